@@ -1,0 +1,65 @@
+# iobench: `make run` runs the main job, `make test` runs the tests.
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build run test wine-setup vet bench bench-check bench-baseline example-report clean
+
+all: build
+
+build:
+	$(GO) build -o bin/iobench ./cmd/iobench
+
+run:
+	$(GO) run ./cmd/iobench run --quick
+
+# The example report in the docs: a bare `iobench run` on this machine.
+example-report:
+	rm -rf docs/example-report
+	$(GO) run ./cmd/iobench run --quiet --out docs/example-report
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) vet ./...
+
+WINE_EXEC = $(CURDIR)/.ci/wine/exec.sh
+WINE_READY = $(WINE_EXEC) --which >/dev/null 2>&1 && [ -f "$${WINEPREFIX:-$$HOME/.wine-iobench}/drive_c/windows/system32/bcryptprimitives.dll" ]
+
+# -p 1: packages one at a time, so the latency-tolerance tests (delay,
+# stall, rate) do not share this machine's two cores with each other.
+test: vet
+	$(GO) test -race -count=1 -p 1 ./...
+	@if $(WINE_READY); then \
+		echo "== Windows models under Wine (correctness only: Wine's loopback costs ~45x native)"; \
+		GOOS=windows $(GO) test -count=1 -exec "$(WINE_EXEC)" ./servers/...; \
+	else \
+		echo "SKIPPED: the Windows tests under Wine: Wine is not set up here (bash .ci/wine/setup.sh installs it; .ci/run does)"; \
+	fi
+
+# Installs Wine and mingw-w64 if missing and prepares the prefix.
+wine-setup:
+	bash .ci/wine/setup.sh
+
+bench:
+	$(GO) test -run '^$$' -bench Echo -benchtime 2s ./servers
+
+# Performance gate against the committed baseline (docs/ci/baseline). The
+# baseline was recorded at another time, so drift counts too: the threshold
+# is wide. In CI, compare base and head built on the same runner instead
+# (docs/ci.md).
+BENCH = --models epoll,poll,gonet --conns 100 --duration 300ms --warmup 100ms --repeat 6 --quiet
+BENCH_OUT ?= iobench-runs/bench-check
+bench-check: build
+	rm -rf $(BENCH_OUT)
+	bin/iobench run $(BENCH) --out $(BENCH_OUT) > /dev/null
+	bin/iobench compare docs/ci/baseline $(BENCH_OUT) --threshold 25% --metric throughput,p99
+
+bench-baseline: build
+	rm -rf docs/ci/baseline
+	bin/iobench run $(BENCH) --out docs/ci/baseline > /dev/null
+	rm -f docs/ci/baseline/*.svg
+
+clean:
+	rm -rf bin

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"iobench/report"
+	"iobench/results"
+)
+
+func newCompareCmd() *cobra.Command {
+	var threshold, metrics, format string
+	var alpha float64
+	cmd := &cobra.Command{
+		Use:   "compare BASE NEW",
+		Short: "Gate on performance regressions between two suites",
+		Long: `Compare two suites (results.json files or folders from iobench run --repeat N),
+cell by cell (model and scenario), metric by metric: median and 95% confidence
+interval per side, delta, Mann-Whitney U p-value, verdict. Each repetition is
+one sample.
+
+Exit status: 0 when nothing regressed; 1 when some cell is worse with
+p < --alpha and |delta| > --threshold; 2 on unusable input (suites that do not
+measure the same cells, or too few repetitions to decide: it says how many).`,
+		Example: `  iobench compare base/ new/
+  iobench compare base/results.json new/results.json --threshold 3% --metric throughput,p99,cpu
+  iobench compare base/ new/ --format md > comment.md`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageErr("compare: want BASE and NEW (results.json files or folders), got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg := report.CompareConfig{Alpha: alpha}
+			t, err := strconv.ParseFloat(strings.TrimSuffix(threshold, "%"), 64)
+			if err != nil || t < 0 || t >= 1000 {
+				return usageErr("compare: --threshold %q: want a percentage such as 5%%", threshold)
+			}
+			cfg.Threshold = t / 100
+			if !(alpha > 0 && alpha < 1) {
+				return usageErr("compare: --alpha %v: want between 0 and 1", alpha)
+			}
+			for _, name := range splitList(metrics) {
+				m, err := report.MetricByName(name)
+				if err != nil {
+					return usageErr("compare: --metric: %v", err)
+				}
+				cfg.Metrics = append(cfg.Metrics, m)
+			}
+			if format != "table" && format != "md" && format != "json" {
+				return usageErr("compare: --format %q: want table, md or json", format)
+			}
+			var suites [2]*results.Suite
+			for i, p := range args {
+				if suites[i], err = results.ReadSuite(p); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			ds, err := report.Compare(suites[0], suites[1], cfg)
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("compare: %w", err)}
+			}
+			if err := report.WriteComparison(cmd.OutOrStdout(), ds, cfg, format); err != nil {
+				return err
+			}
+			if undecided := report.Undecided(ds); len(undecided) > 0 {
+				d := undecided[0]
+				return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d",
+					len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, alpha, max(d.Need, 10))}
+			}
+			if reg := report.Regressed(ds); len(reg) > 0 {
+				d := reg[0]
+				return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f)",
+					len(reg), d.Model, d.Scenario, d.Metric, d.DeltaPct, d.P)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&threshold, "threshold", "5%", "smallest change that counts, as a percentage")
+	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
+	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu")
+	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
+	return cmd
+}

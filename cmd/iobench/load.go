@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"iobench/internal/buildinfo"
+	"iobench/loadgen"
+	"iobench/report"
+	"iobench/results"
+)
+
+type loadFlags struct {
+	cfg   loadgen.Config
+	mode  string
+	size  string
+	json  string
+	hgrm  string
+	quiet bool
+}
+
+func newLoadCmd() *cobra.Command {
+	var f loadFlags
+	cmd := &cobra.Command{
+		Use:   "load --addr HOST:PORT [flags]",
+		Short: "Drive any TCP echo server and measure it",
+		Long: `Drive any TCP echo server (an iobench one or anyone's) and print a summary.
+
+Modes:
+  closed  each connection keeps --depth messages in flight (maximum throughput)
+  rate    --rate messages/s on a fixed schedule; latency is timed from the
+          schedule (corrected for coordinated omission) and from the send
+  stream  each connection keeps its pipe full; reports bandwidth
+
+Every reply is verified byte by byte. Ctrl-C stops the run, writes what was
+measured (marked interrupted) and exits 130.`,
+		Example: `  iobench load --addr 127.0.0.1:7000 --conns 100 --duration 10s
+  iobench load --addr 127.0.0.1:7000 --mode rate --rate 20000 --conns 50 --json run.json
+  iobench load --addr 127.0.0.1:7000 --mode stream --size 65536 --conns 4
+  iobench load --addr 127.0.0.1:7000 --conns 10 --idle-conns 9990 --connect-rate 2000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return load(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.Addr, "addr", "", "HOST:PORT of the echo server (required)")
+	fl.StringVar(&f.mode, "mode", "closed", "closed, rate or stream")
+	fl.IntVar(&f.cfg.Conns, "conns", 1, "busy connections")
+	fl.IntVar(&f.cfg.Depth, "depth", 1, "messages in flight per connection (1 = ping-pong)")
+	fl.Float64Var(&f.cfg.Rate, "rate", 0, "rate mode: messages per second over all connections")
+	fl.StringVar(&f.size, "size", "64", "message size in bytes, or a range MIN-MAX")
+	fl.DurationVar(&f.cfg.Duration, "duration", loadgen.DefaultDuration, "measured time, after the warmup")
+	fl.DurationVar(&f.cfg.Warmup, "warmup", loadgen.DefaultWarmup, "time excluded from every result")
+	fl.Float64Var(&f.cfg.ConnectRate, "connect-rate", 0, "new connections per second (0 = unlimited)")
+	fl.DurationVar(&f.cfg.ConnectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "give up on a connection after this long")
+	fl.IntVar(&f.cfg.IdleConns, "idle-conns", 0, "extra connections that stay silent all run")
+	fl.IntVar(&f.cfg.Workers, "workers", 0, "threads driving connections (0 = one per usable CPU)")
+	fl.StringVar(&f.cfg.Engine, "engine", "", "epoll (Linux default) or net (portable)")
+	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file")
+	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file")
+	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
+	return cmd
+}
+
+func load(cmd *cobra.Command, f loadFlags) error {
+	var err error
+	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
+		return usageErr("%v", err)
+	}
+	f.cfg.Mode = loadgen.Mode(f.mode)
+	f.cfg.Version = buildinfo.Version()
+	if f.cfg.Engine != "" && f.cfg.Engine != "net" && f.cfg.Engine != "epoll" {
+		return usageErr("load: --engine %q: want epoll or net", f.cfg.Engine)
+	}
+	if err := f.cfg.Normalize(); err != nil {
+		return usageErr("%v", err)
+	}
+	stderr := cmd.ErrOrStderr()
+	if bar := progressBar(stderr, f); bar != nil {
+		f.cfg.Progress = func(p loadgen.Progress) {
+			phase := "measuring"
+			if p.Warmup {
+				phase = "warmup"
+			}
+			bar.Describe(fmt.Sprintf("%s %5.1fs  %s msg/s  p99 %s  conns %d/%d", phase, p.Elapsed.Seconds(),
+				report.Count(p.RatePerSec), report.Dur(int64(p.P99)), p.Established, p.Requested))
+			bar.Set64(int64(p.Elapsed / time.Second))
+		}
+		defer bar.Clear()
+	}
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	run, err := loadgen.Run(ctx, f.cfg)
+	if err != nil {
+		return err
+	}
+	return writeRun(cmd.OutOrStdout(), run, f.json, f.hgrm)
+}
+
+// writeRun prints the summary and writes the files asked for; an
+// interrupted run is written all the same and exits 130.
+func writeRun(stdout io.Writer, run *results.Run, jsonPath, hgrmPath string) error {
+	var errs []error
+	if jsonPath != "" {
+		errs = append(errs, run.WriteFile(jsonPath))
+	}
+	if hgrmPath != "" {
+		errs = append(errs, writeHgrm(hgrmPath, run))
+	}
+	errs = append(errs, report.WriteRun(stdout, run))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if run.Interrupted {
+		return &exitError{code: 130, err: errors.New("interrupted; partial results written")}
+	}
+	return nil
+}
+
+func writeHgrm(path string, run *results.Run) error {
+	h, err := run.Latency()
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = results.NewHistogram()
+	}
+	if err := results.WriteHgrm(f, h); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// progressBar returns a live line on stderr when it is a terminal.
+func progressBar(w io.Writer, f loadFlags) *progressbar.ProgressBar {
+	file, ok := w.(*os.File)
+	if f.quiet || !ok || !term.IsTerminal(int(file.Fd())) {
+		return nil
+	}
+	total := int64((f.cfg.Warmup + f.cfg.Duration) / time.Second)
+	return progressbar.NewOptions64(max(total, 1),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionThrottle(200*time.Millisecond),
+	)
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"iobench/results"
+	"iobench/servers"
+)
+
+// TestMain lets tests run this test binary as the iobench command.
+func TestMain(m *testing.M) {
+	if os.Getenv("IOBENCH_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// iobench returns a command running iobench with args in a child process.
+func iobench(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
+	return cmd
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestList(t *testing.T) {
+	code, out, _ := runCLI("list")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, a := range servers.List() {
+		line := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, " "+a.Name+" ") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("list has no row for %s:\n%s", a.Name, out)
+			continue
+		}
+		if a.Available != strings.Contains(line, " yes ") {
+			t.Errorf("row %q: available=%v", line, a.Available)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI("version")
+	if code != 0 || !strings.HasPrefix(out, "iobench ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// TestBadInput: every kind of bad input gets one line and a non-zero exit.
+func TestBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve", "--model", "nosuch"}, 2, "have: "},
+		{[]string{"serve"}, 2, "--model is required"},
+		{[]string{"serve", "--model", "epoll", "--work", "cpu:fast"}, 2, "bad work"},
+		{[]string{"serve", "--model", "gonet", "--addr", "nowhere"}, 1, "bad address"},
+		{[]string{"serve", "--model", "gonet", "--edge"}, 1, "--edge applies only to epoll"},
+		{[]string{"serve", "--model", "epoll", "--loops", "0"}, 2, "--loops"},
+		{[]string{"serve", "--bogus"}, 2, "unknown flag"},
+		{[]string{"nosuch"}, 1, "unknown command"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != tc.code || len(lines) != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("iobench %s: exit %d, stderr %q; want exit %d and one line containing %q",
+				strings.Join(tc.args, " "), code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+var listening = regexp.MustCompile(`^listening on (127\.0\.0\.1:[0-9]+) \(model ([a-z]+)\)$`)
+
+// TestServe starts every model as `iobench serve` in a child process,
+// checks the listening line and an echo, then stops it with SIGTERM.
+func TestServe(t *testing.T) {
+	for _, model := range servers.AvailableNames() {
+		t.Run(model, func(t *testing.T) {
+			cmd := iobench(t, "serve", "--model", model, "--addr", "127.0.0.1:0")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the first line: %v (stderr %q)", err, stderr.String())
+			}
+			m := listening.FindStringSubmatch(strings.TrimSuffix(line, "\n"))
+			if m == nil || m[2] != model {
+				t.Fatalf("first line %q; want %q", line, "listening on 127.0.0.1:PORT (model "+model+")")
+			}
+			c, err := net.DialTimeout("tcp", m[1], 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write([]byte("ping"))
+			got := make([]byte, 4)
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+				t.Fatalf("echo: %q, %v", got, err)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("after SIGTERM: %v (stderr %q)", err, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("serve did not exit within 10s of SIGTERM")
+			}
+			if !strings.Contains(stderr.String(), "1 connections served") {
+				t.Errorf("stderr %q does not report the connection", stderr.String())
+			}
+			c.Close()
+		})
+	}
+}
+
+func TestServePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := runCLI("serve", "--model", "gonet", "--addr", ln.Addr().String())
+	if code == 0 || !strings.Contains(stderr, "already in use") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want non-zero and one line saying the address is in use", code, stderr)
+	}
+}
+
+// startServe runs `iobench serve` in a child process and returns its address.
+func startServe(t *testing.T, model string) string {
+	t.Helper()
+	cmd := iobench(t, "serve", "--model", model, "--addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	m := listening.FindStringSubmatch(strings.TrimSuffix(line, "\n"))
+	if err != nil || m == nil {
+		t.Fatalf("serve's first line %q, %v", line, err)
+	}
+	return m[1]
+}
+
+func TestLoad(t *testing.T) {
+	addr := startServe(t, "gonet")
+	dir := t.TempDir()
+	code, out, stderr := runCLI("load", "--addr", addr, "--conns", "4", "--duration", "300ms", "--warmup", "100ms",
+		"--json", dir+"/run.json", "--hgrm", dir+"/run.hgrm")
+	if code != 0 || !strings.Contains(out, "replies/s") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	run, err := results.ReadRunFile(dir + "/run.json")
+	if err != nil || run.Replies == 0 || run.Interrupted {
+		t.Fatalf("run.json: %+v, %v", run, err)
+	}
+	if b, err := os.ReadFile(dir + "/run.hgrm"); err != nil || !strings.Contains(string(b), "Percentile") {
+		t.Errorf("run.hgrm: %v\n%s", err, b)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"load"}, 2, "--addr is required"},
+		{[]string{"load", "--addr", closed, "--duration", "1s"}, 1, "ECONNREFUSED"},
+		{[]string{"load", "--addr", closed, "--size", "big"}, 2, "bad --size"},
+		{[]string{"load", "--addr", closed, "--mode", "rate"}, 2, "--rate"},
+		{[]string{"load", "--addr", "nohost", "--duration", "1s"}, 1, "--addr"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("iobench %s: exit %d, stderr %q; want exit %d and one line containing %q",
+				strings.Join(tc.args, " "), code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestLoadInterrupted: SIGINT mid-run writes the partial run and exits 130.
+func TestLoadInterrupted(t *testing.T) {
+	addr := startServe(t, "gonet")
+	path := t.TempDir() + "/run.json"
+	cmd := iobench(t, "load", "--addr", addr, "--conns", "2", "--duration", "30s", "--warmup", "0s", "--json", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(1500*time.Millisecond, func() { cmd.Process.Signal(os.Interrupt) })
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v; want 130 (stderr %q)", err, stderr.String())
+	}
+	run, err := results.ReadRunFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Interrupted || run.Replies == 0 || run.MeasuredNS > int64(10*time.Second) {
+		t.Errorf("partial run: interrupted %v, %d replies over %v", run.Interrupted, run.Replies, time.Duration(run.MeasuredNS))
+	}
+}

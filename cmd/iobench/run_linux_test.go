@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"iobench/results"
+)
+
+// gone reports whether process pid no longer exists.
+func gone(pid int) bool {
+	return syscall.Kill(pid, 0) == syscall.ESRCH
+}
+
+// TestRunMatrix: a short real matrix end to end, and every server child
+// gone afterwards.
+func TestRunMatrix(t *testing.T) {
+	out := t.TempDir()
+	cmd := iobench(t, "run", "--models", "epoll,gonet", "--conns", "1,4", "--duration", "200ms", "--warmup", "50ms", "--out", out, "--quiet")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, b)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cells) != 4 || s.Interrupted {
+		t.Fatalf("%d cells, interrupted %v; want 4 complete cells", len(s.Cells), s.Interrupted)
+	}
+	for _, c := range s.Cells {
+		if c.Run == nil || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || c.Server.UserNS+c.Server.SysNS == 0 {
+			t.Errorf("cell %s@%d: %+v / %+v", c.Model, c.Conns, c.Run, c.Server)
+			continue
+		}
+		if !gone(c.Server.PID) {
+			t.Errorf("server %d (%s) still exists after the run", c.Server.PID, c.Model)
+		}
+	}
+	for _, f := range []string{"report.md", "summary.csv", "throughput.svg"} {
+		if _, err := os.Stat(out + "/" + f); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(string(b), "led with") {
+		t.Errorf("no tables on stdout:\n%s", b)
+	}
+	// iobench report rebuilds the same tables from the saved suite.
+	code, table, stderr := runCLI("report", out)
+	if code != 0 || !strings.Contains(table, "led with") {
+		t.Errorf("report: exit %d\n%s\n%s", code, table, stderr)
+	}
+}
+
+// TestRunInterrupted: SIGINT mid-cell stops the server child, writes the
+// cells so far and exits 130.
+func TestRunInterrupted(t *testing.T) {
+	out := t.TempDir()
+	cmd := iobench(t, "run", "--models", "epoll", "--conns", "2", "--duration", "30s", "--warmup", "0s", "--out", out, "--quiet")
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child := 0
+	for deadline := time.Now().Add(10 * time.Second); child == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		child = childOf(cmd.Process.Pid)
+	}
+	if child == 0 {
+		cmd.Process.Kill()
+		t.Fatal("no server child appeared")
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\n%s", err, output.String())
+	}
+	if !gone(child) {
+		t.Errorf("server child %d still exists after the interrupted run", child)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Interrupted || len(s.Cells) != 1 || s.Cells[0].Run == nil || !s.Cells[0].Run.Interrupted || s.Cells[0].Run.Replies == 0 {
+		t.Errorf("suite after interrupt: interrupted %v, %d cells; want the partial cell, marked", s.Interrupted, len(s.Cells))
+	}
+}
+
+// childOf returns a child process of pid, or 0.
+func childOf(pid int) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			n, _ := strconv.Atoi(e.Name())
+			return n
+		}
+	}
+	return 0
+}
+
+// TestCompareRealSlowdown: a server made slower (20µs of CPU per read, the
+// way a code change would) is flagged against real runs of the plain one,
+// and a suite compared with itself is not.
+func TestCompareRealSlowdown(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []struct{ out, work string }{{"base", "none"}, {"slow", "cpu:20us"}} {
+		cmd := iobench(t, "run", "--models", "epoll", "--conns", "10", "--duration", "150ms", "--warmup", "50ms",
+			"--repeat", "6", "--work", v.work, "--out", dir+"/"+v.out, "--quiet")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run %s: %v\n%s", v.out, err, b)
+		}
+	}
+	// Make the slow suite look like the same scenario, as a slower build of
+	// the same server would.
+	slow, err := results.ReadSuite(dir + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range slow.Cells {
+		slow.Cells[i].Work = "none"
+	}
+	if err := slow.WriteFile(dir + "/slow/results.json"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI("compare", dir+"/base", dir+"/slow", "--metric", "throughput,cpu")
+	if code != 1 || !strings.Contains(out, "worse") || !strings.Contains(stderr, "regression") {
+		t.Errorf("slower server: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, _, stderr = runCLI("compare", dir+"/base", dir+"/base")
+	if code != 0 {
+		t.Errorf("a suite against itself: exit %d, %s", code, stderr)
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/junk.json", []byte("{not json"), 0o644)
+	os.WriteFile(dir+"/run.json", []byte(`{"schema":1}`), 0o644)
+	for _, args := range [][]string{
+		{"compare", dir + "/missing", dir + "/missing"},
+		{"compare", dir + "/junk.json", dir + "/junk.json"},
+		{"compare", dir + "/run.json", dir + "/run.json"},
+		{"compare", dir + "/junk.json"},
+		{"compare", dir, dir, "--threshold", "lots"},
+	} {
+		code, _, stderr := runCLI(args...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("iobench %s: exit %d, stderr %q; want 2 and one line", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
+
+// TestWineIOCP: the Windows build of iobench serves the iocp model under
+// Wine and answers a Linux client on 127.0.0.1. Correctness only: Wine's
+// loopback costs ~45× native.
+func TestWineIOCP(t *testing.T) {
+	wineExec, err := filepath.Abs("../../.ci/wine/exec.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(wineExec, "--which").Output(); err != nil || len(out) == 0 {
+		t.Skip("skipped: Wine is not installed (.ci/wine/setup.sh installs it; make test runs it on CI)")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	exe := filepath.Join(t.TempDir(), "iobench.exe")
+	build := exec.Command(goTool, "build", "-o", exe, ".")
+	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building iobench.exe: %v\n%s", err, b)
+	}
+	cmd := exec.Command(wineExec, exe, "serve", "--model", "iocp", "--addr", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- strings.TrimSpace(line)
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no listening line from iobench.exe under Wine within 60s (stderr %q)", stderr.String())
+	}
+	m := listening.FindStringSubmatch(line)
+	if m == nil || m[2] != "iocp" {
+		t.Fatalf("first line %q (stderr %q)", line, stderr.String())
+	}
+	c, err := net.DialTimeout("tcp", m[1], 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	msg := bytes.Repeat([]byte("iocp under wine "), 4096) // 64 KiB: several completions
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo from the iocp server under Wine: %v", err)
+	}
+}

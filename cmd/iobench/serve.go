@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"iobench/servers"
+
+	"github.com/spf13/cobra"
+)
+
+// serveFlags are the flags of iobench serve.
+type serveFlags struct {
+	model string
+	work  string
+	cfg   servers.Config
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve --model M [flags]",
+		Short: "Run one echo server until SIGINT or SIGTERM",
+		Long: `Run one echo server until SIGINT or SIGTERM, then close every connection and
+exit 0. The first line on stdout is exactly
+
+  listening on HOST:PORT (model M)
+
+with the real port when --addr asks for port 0. Notices go to stderr.`,
+		Example: `  iobench serve --model epoll
+  iobench serve --model epoll --edge --loops 2 --addr 127.0.0.1:0
+  iobench serve --model blocking --work sleep:1ms
+  iobench serve --model iouring --workers 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "", "IO model to serve (see iobench list)")
+	fl.StringVar(&f.cfg.Addr, "addr", servers.DefaultAddr, "address to listen on; port 0 picks a free one")
+	fl.IntVar(&f.cfg.Loops, "loops", 1, "epoll: event loops sharing the port (SO_REUSEPORT)")
+	fl.BoolVar(&f.cfg.Edge, "edge", false, "epoll: edge-triggered instead of level-triggered")
+	fl.IntVar(&f.cfg.MaxMsg, "max-msg", servers.DefaultMaxMsg, "bytes read at once, the most a connection holds in the server")
+	fl.IntVar(&f.cfg.Workers, "workers", 0, "iouring: worker goroutines taking completions, IOCP style (0 = inline on the ring's thread)")
+	fl.BoolVar(&f.cfg.BufRing, "buf-ring", false, "iouring: receive into provided buffers (Linux 5.19), none held by idle connections")
+	fl.IntVar(&f.cfg.MaxThreads, "max-threads", 0, "blocking: refuse connections past this many threads (default 10000)")
+	fl.StringVar(&f.work, "work", "none", "simulated work per read before the reply: none, cpu:DURATION or sleep:DURATION")
+	return cmd
+}
+
+func serve(cmd *cobra.Command, f serveFlags) error {
+	names := strings.Join(servers.AvailableNames(), ", ")
+	if f.model == "" {
+		return usageErr("serve: --model is required (available here: %s)", names)
+	}
+	work, err := servers.ParseWork(f.work)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if f.cfg.Loops < 1 {
+		return usageErr("serve: --loops must be at least 1")
+	}
+	if f.cfg.Workers < 0 {
+		return usageErr("serve: --workers must not be negative")
+	}
+	if f.cfg.MaxMsg < 1 {
+		return usageErr("serve: --max-msg must be at least 1 byte")
+	}
+	f.cfg.Work = work
+	stderr := cmd.ErrOrStderr()
+	f.cfg.Logf = func(format string, args ...any) {
+		fmt.Fprintf(stderr, "iobench serve: "+format+"\n", args...)
+	}
+	srv, err := servers.Open(f.model, f.cfg)
+	if errors.Is(err, servers.ErrUnknownModel) {
+		return &exitError{code: 2, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "listening on %s (model %s)\n", srv.Addr(), f.model); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := srv.Serve(ctx)
+	closeErr := srv.Close()
+	st := srv.Stats()
+	fmt.Fprintf(stderr, "iobench serve: stopped: %d connections served, %d refused", st.Accepted, st.Refused)
+	if st.PeakThreads > 0 {
+		fmt.Fprintf(stderr, ", peak %d connection threads", st.PeakThreads)
+	}
+	fmt.Fprintln(stderr)
+	for reason, n := range st.Refusals {
+		fmt.Fprintf(stderr, "iobench serve: refused %d: %s\n", n, reason)
+	}
+	return errors.Join(serveErr, closeErr)
+}

@@ -1,0 +1,232 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"iobench/results"
+)
+
+// Payload layout: bytes 0-3 are the connection id and bytes 4-11 the
+// sequence number (little-endian), the rest a pattern derived from both,
+// so a reply from another connection, a reordered one or a corrupted byte
+// can't match. Messages shorter than 12 bytes carry a prefix of that.
+const headerLen = 12
+
+// fillPayload writes the bytes at offsets off..off+len(dst) of message seq
+// of connection id.
+func fillPayload(dst []byte, id uint32, seq uint64, off int) {
+	var hdr [headerLen]byte
+	binary.LittleEndian.PutUint32(hdr[0:], id)
+	binary.LittleEndian.PutUint64(hdr[4:], seq)
+	for len(dst) > 0 && off < headerLen {
+		dst[0] = hdr[off]
+		dst, off = dst[1:], off+1
+	}
+	key := uint64(id)<<40 ^ seq*0x9E3779B97F4A7C15
+	for len(dst) > 0 {
+		block := splitmix(key ^ uint64(off>>3))
+		if off&7 == 0 && len(dst) >= 8 {
+			binary.LittleEndian.PutUint64(dst, block)
+			dst, off = dst[8:], off+8
+			continue
+		}
+		for i := off & 7; i < 8 && len(dst) > 0; i++ {
+			dst[0] = byte(block >> (8 * i))
+			dst, off = dst[1:], off+1
+		}
+	}
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+	return x ^ (x >> 31)
+}
+
+// flight is a message sent and not yet fully echoed.
+type flight struct {
+	seq      uint64
+	size     int
+	intended int64 // when it was due (rate mode) or sent (other modes), ns since the run's base
+	sent     int64 // when it was handed to the socket
+}
+
+// recorder holds one worker's measurements; only its worker touches it
+// (under the worker's lock for live progress, taken once per batch).
+type recorder struct {
+	lat, latRaw  *hdrhistogram.Histogram
+	errors       uint64
+	errorKinds   map[string]uint64
+	bytes        uint64 // verified echoed bytes in the window
+	sent         uint64 // messages sent in the window (rate mode: intended in the window)
+	intervalRepl uint64 // replies since the last progress tick
+	expected     []byte // scratch: what the reply being verified should hold
+}
+
+func newRecorder(uncorrected bool) *recorder {
+	r := &recorder{lat: results.NewHistogram(), errorKinds: map[string]uint64{}}
+	if uncorrected {
+		r.latRaw = results.NewHistogram()
+	}
+	return r
+}
+
+func (r *recorder) fail(kind string) {
+	r.errors++
+	r.errorKinds[kind]++
+}
+
+// plan is what every connection of a run shares, read-only.
+type plan struct {
+	mode      Mode
+	sizeMin   int
+	sizeSpan  int // sizeMax - sizeMin + 1
+	window    int
+	period    int64 // rate mode: ns between one connection's messages
+	measureAt int64 // start of the measured window, ns since base
+	endAt     int64 // end of the run, ns since base
+}
+
+func (p *plan) size(id uint32, seq uint64) int {
+	if p.sizeSpan == 1 {
+		return p.sizeMin
+	}
+	return p.sizeMin + int(splitmix(uint64(id)<<32^seq)%uint64(p.sizeSpan))
+}
+
+func (p *plan) inWindow(t int64) bool { return t >= p.measureAt && t < p.endAt }
+
+// conn is the protocol state of one busy connection: what to send next,
+// what is in flight, and how much of the oldest reply has been verified.
+// It does no IO; the engine feeds it bytes and takes bytes from it.
+type conn struct {
+	id   uint32
+	plan *plan
+
+	nextSeq uint64
+	phase   int64 // rate mode: when message 0 is due
+	out     []byte
+	outOff  int
+
+	ring    []flight // in flight, oldest at head
+	head, n int
+	rxOff   int  // bytes of the oldest reply verified so far
+	rxBad   bool // the oldest reply already mismatched
+
+	replies uint64 // verified replies in the window
+	dead    bool
+}
+
+func newConn(id uint32, p *plan, phase int64) *conn {
+	return &conn{id: id, plan: p, phase: phase, ring: make([]flight, p.window)}
+}
+
+// due is how many messages are due by now (rate mode), sent or not.
+func (c *conn) due(now int64) uint64 {
+	if now < c.phase {
+		return 0
+	}
+	return uint64((now-c.phase)/c.plan.period) + 1
+}
+
+// backlog is how many messages are due by now but not yet sent.
+func (c *conn) backlog(now int64) int64 {
+	return int64(c.due(now)) - int64(c.nextSeq)
+}
+
+// nextDueAt is when the next unsent message is due (rate mode).
+func (c *conn) nextDueAt() int64 { return c.phase + int64(c.nextSeq)*c.plan.period }
+
+// fill queues every message that may be sent now and returns the bytes
+// still to be written.
+func (c *conn) fill(now int64, rec *recorder) []byte {
+	if c.outOff == len(c.out) {
+		c.out, c.outOff = c.out[:0], 0
+	}
+	for c.n < len(c.ring) && now < c.plan.endAt {
+		intended := now
+		if c.plan.mode == Rate {
+			intended = c.nextDueAt()
+			if intended > now {
+				break
+			}
+		}
+		size := c.plan.size(c.id, c.nextSeq)
+		start := len(c.out)
+		c.out = slices.Grow(c.out, size)[:start+size]
+		fillPayload(c.out[start:], c.id, c.nextSeq, 0)
+		c.ring[(c.head+c.n)%len(c.ring)] = flight{seq: c.nextSeq, size: size, intended: intended, sent: now}
+		c.n++
+		c.nextSeq++
+		if c.plan.inWindow(intended) {
+			rec.sent++
+		}
+	}
+	return c.out[c.outOff:]
+}
+
+// wrote records that n bytes of fill's result went out.
+func (c *conn) wrote(n int) { c.outOff += n }
+
+// pendingOut reports whether queued bytes are still unwritten.
+func (c *conn) pendingOut() bool { return c.outOff < len(c.out) }
+
+// received verifies p against the messages in flight, in order, and
+// records each completed reply at time now.
+func (c *conn) received(p []byte, now int64, rec *recorder) {
+	for len(p) > 0 {
+		if c.n == 0 {
+			rec.fail("unexpected bytes")
+			return
+		}
+		f := &c.ring[c.head]
+		k := min(f.size-c.rxOff, len(p))
+		if cap(rec.expected) < k {
+			rec.expected = make([]byte, max(k, 64<<10))
+		}
+		exp := rec.expected[:k]
+		fillPayload(exp, c.id, f.seq, c.rxOff)
+		if !bytes.Equal(exp, p[:k]) {
+			c.rxBad = true
+		}
+		c.rxOff += k
+		p = p[k:]
+		if c.rxOff < f.size {
+			continue
+		}
+		switch {
+		case c.rxBad:
+			rec.fail("reply mismatch")
+		case c.plan.inWindow(f.intended) && now < c.plan.endAt:
+			c.replies++
+			rec.intervalRepl++
+			rec.bytes += uint64(f.size)
+			results.Record(rec.lat, now-f.intended)
+			if rec.latRaw != nil {
+				results.Record(rec.latRaw, now-f.sent)
+			}
+		}
+		c.head = (c.head + 1) % len(c.ring)
+		c.n--
+		c.rxOff, c.rxBad = 0, false
+	}
+}
+
+// unfinished counts messages due in the window whose reply never came.
+func (c *conn) unfinished(end int64) int64 {
+	var u int64
+	for i := range c.n {
+		if c.plan.inWindow(c.ring[(c.head+i)%len(c.ring)].intended) {
+			u++
+		}
+	}
+	if c.plan.mode == Rate {
+		u += max(0, c.backlog(end-1))
+	}
+	return u
+}

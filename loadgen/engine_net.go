@@ -1,0 +1,217 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// netEngine is the portable engine: a goroutine per connection on Go's net
+// package. Each worker's connections share its recorder under its lock
+// (taken once per read, not per sample). It is the engine on every OS but
+// Linux, and on Linux with Config.Engine "net".
+type netEngine struct {
+	mu   sync.Mutex
+	idle []net.Conn
+	busy []net.Conn
+}
+
+func (e *netEngine) name() string { return "net" }
+
+func (e *netEngine) dial(ctx context.Context, s *session, idle, busy int) (int, error) {
+	conns := make([]net.Conn, idle+busy)
+	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
+	err := dialEach(ctx, s, len(conns), func(i int) (time.Duration, error) {
+		start := time.Now()
+		c, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
+		if err != nil {
+			return 0, err
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		conns[i] = c
+		return time.Since(start), nil
+	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, c := range conns {
+		switch {
+		case c == nil:
+		case i < idle:
+			e.idle = append(e.idle, c)
+		default:
+			e.busy = append(e.busy, c)
+		}
+	}
+	return len(e.busy), err
+}
+
+// dialEach runs connect(i) for i in [0, n) on up to 64 goroutines, paced at
+// the connect rate. A resource error (descriptors, ports) stops the rest.
+func dialEach(ctx context.Context, s *session, n int, connect func(i int) (time.Duration, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pace := newPacer(s.cfg.ConnectRate)
+	jobs := make(chan int)
+	var (
+		wg     sync.WaitGroup
+		resMu  sync.Mutex
+		resErr *ResourceError
+	)
+	for range min(64, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if pace.wait(ctx) != nil {
+					return
+				}
+				d, err := connect(i)
+				if err == nil {
+					s.connected(d)
+					continue
+				}
+				if ctx.Err() != nil {
+					return // cancelled: not a failure of the server
+				}
+				name := errnoName(err)
+				s.connectFailed(name)
+				if limit := resourceLimit(name); limit != "" {
+					resMu.Lock()
+					if resErr == nil {
+						resErr = &ResourceError{Errno: name, Requested: n, Limit: limit}
+					}
+					resMu.Unlock()
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if resErr != nil {
+		resErr.Established = int(s.established.Load())
+		return resErr
+	}
+	return nil
+}
+
+func (e *netEngine) drive(ctx context.Context, s *session) {
+	e.mu.Lock()
+	busy := e.busy
+	e.mu.Unlock()
+	s.spread(len(busy))
+	nw := len(s.workers)
+	done := make(chan struct{})
+	go s.progress(done)
+	defer close(done)
+
+	stop := context.AfterFunc(ctx, func() {
+		s.interrupt()
+		for _, c := range busy {
+			c.SetDeadline(time.Now())
+		}
+	})
+	defer stop()
+
+	var wg sync.WaitGroup
+	for i, nc := range busy {
+		w := s.workers[i%nw]
+		c := w.conns[i/nw]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.driveConn(s, w, c, nc)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *netEngine) driveConn(s *session, w *worker, c *conn, nc net.Conn) {
+	buf := make([]byte, 64<<10)
+	end := s.base.Add(time.Duration(s.plan.endAt))
+	nc.SetWriteDeadline(end)
+	for !s.stopped.Load() {
+		w.mu.Lock()
+		now := s.now()
+		if now >= s.plan.endAt {
+			w.mu.Unlock()
+			return
+		}
+		out := c.fill(now, w.rec)
+		if s.plan.mode == Rate {
+			w.backlogMax = max(w.backlogMax, c.backlog(now))
+		}
+		w.mu.Unlock()
+		if len(out) > 0 {
+			n, err := nc.Write(out)
+			c.wrote(n)
+			if err != nil {
+				e.died(s, w, c, err)
+				return
+			}
+		}
+		deadline := end
+		if s.plan.mode == Rate && c.n < len(c.ring) {
+			deadline = s.base.Add(time.Duration(min(c.nextDueAt(), s.plan.endAt)))
+		}
+		if c.n == 0 && s.plan.mode == Rate {
+			time.Sleep(time.Until(deadline)) // nothing in flight: wait for the schedule
+			continue
+		}
+		nc.SetReadDeadline(deadline)
+		n, err := nc.Read(buf)
+		if n > 0 {
+			w.mu.Lock()
+			c.received(buf[:n], s.now(), w.rec)
+			w.mu.Unlock()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		if err != nil {
+			e.died(s, w, c, err)
+			return
+		}
+	}
+}
+
+// died records a connection lost mid-run (not one cut by the run's end).
+func (e *netEngine) died(s *session, w *worker, c *conn, err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) || s.stopped.Load() || s.now() >= s.plan.endAt {
+		return
+	}
+	w.mu.Lock()
+	c.dead = true
+	w.closedByPeer++
+	w.mu.Unlock()
+}
+
+func (e *netEngine) closeAll() (idleClosed int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.idle {
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			idleClosed++ // EOF or reset: the server let it go
+		}
+		c.Close()
+	}
+	for _, c := range e.busy {
+		c.Close()
+	}
+	e.idle, e.busy = nil, nil
+	return idleClosed
+}

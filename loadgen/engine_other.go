@@ -1,0 +1,5 @@
+//go:build !linux
+
+package loadgen
+
+func newEngine(cfg Config) engine { return &netEngine{} }

@@ -1,0 +1,305 @@
+package loadgen_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"iobench/loadgen"
+	"iobench/results"
+)
+
+// testServer is an in-process echo server with faults to order.
+type testServer struct {
+	ln        net.Listener
+	delay     time.Duration // before every reply
+	stallAt   time.Duration // from the first connection: hold every reply...
+	stallFor  time.Duration // ...for this long
+	corrupt   int           // flip a byte in every corrupt-th read (0: never)
+	closeRead int           // close each connection after this many reads (0: never)
+	dying     atomic.Bool   // close every connection at its next read
+	start     time.Time
+	once      sync.Once
+	wg        sync.WaitGroup
+}
+
+func startServer(t *testing.T, s *testServer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ln = ln
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.once.Do(func() { s.start = time.Now() })
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+func (s *testServer) serve(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for reads := 1; ; reads++ {
+		n, err := c.Read(buf)
+		if err != nil || s.dying.Load() {
+			return
+		}
+		if s.delay > 0 {
+			time.Sleep(s.delay)
+		}
+		if s.stallFor > 0 {
+			since := time.Since(s.start)
+			if since >= s.stallAt && since < s.stallAt+s.stallFor {
+				time.Sleep(s.stallAt + s.stallFor - since)
+			}
+		}
+		if s.corrupt > 0 && reads%s.corrupt == 0 {
+			buf[n-1] ^= 0xff
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+		if s.closeRead > 0 && reads >= s.closeRead {
+			return
+		}
+	}
+}
+
+// engines are the load engines this OS has.
+func engines() []string {
+	if loadgenHasEpoll {
+		return []string{"epoll", "net"}
+	}
+	return []string{"net"}
+}
+
+func mustRun(t *testing.T, cfg loadgen.Config) *results.Run {
+	t.Helper()
+	r, err := loadgen.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return r
+}
+
+func TestPlainEcho(t *testing.T) {
+	addr := startServer(t, &testServer{})
+	for _, eng := range engines() {
+		for _, mode := range []loadgen.Mode{loadgen.Closed, loadgen.Stream} {
+			t.Run(eng+"/"+string(mode), func(t *testing.T) {
+				r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Mode: mode, Conns: 8, Depth: 2,
+					SizeMin: 1, SizeMax: 3000, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond, IdleConns: 3})
+				if r.Errors != 0 || r.Replies == 0 || r.Connections.Established != 11 || r.Connections.IdleEstablished != 3 {
+					t.Fatalf("errors %d, replies %d, connections %+v", r.Errors, r.Replies, r.Connections)
+				}
+				if r.Fairness.ZeroConn != 0 || r.LatencyNS.Count != int64(r.Replies) {
+					t.Errorf("fairness %+v, %d latency samples for %d replies", r.Fairness, r.LatencyNS.Count, r.Replies)
+				}
+				if r.Config.Engine != eng {
+					t.Errorf("engine %q, want %q", r.Config.Engine, eng)
+				}
+				for _, w := range r.Warnings {
+					// The server shares this process's CPUs, so the
+					// generator may well look like the bottleneck.
+					if !strings.Contains(w, "bottleneck") {
+						t.Errorf("warning: %s", w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDelay: a server that answers after 20ms must read as p50 ≈ 20ms.
+func TestDelay(t *testing.T) {
+	addr := startServer(t, &testServer{delay: 20 * time.Millisecond})
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 4, Duration: time.Second, Warmup: 100 * time.Millisecond})
+			if p50 := time.Duration(r.LatencyNS.P50); p50 < 20*time.Millisecond || p50 > 30*time.Millisecond {
+				t.Errorf("p50 %v; want 20ms..30ms", p50)
+			}
+		})
+	}
+}
+
+// TestStallCorrected: with a fixed schedule, a 300ms stall of every reply
+// must show in the corrected tail (many messages were due during it) and
+// not in the uncorrected p99 (only the few in flight waited).
+func TestStallCorrected(t *testing.T) {
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			addr := startServer(t, &testServer{stallAt: 700 * time.Millisecond, stallFor: 300 * time.Millisecond})
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Mode: loadgen.Rate, Rate: 1000, Conns: 10,
+				Duration: 2 * time.Second, Warmup: 0})
+			corr, raw := time.Duration(r.LatencyNS.P99), time.Duration(r.LatencyUncorrectedNS.P99)
+			if corr < 150*time.Millisecond {
+				t.Errorf("corrected p99 %v; the 300ms stall should be in it", corr)
+			}
+			if raw > 50*time.Millisecond {
+				t.Errorf("uncorrected p99 %v; the stall should hide from it", raw)
+			}
+			if time.Duration(r.LatencyUncorrectedNS.Max) < 200*time.Millisecond {
+				t.Errorf("uncorrected max %v; the messages in flight did wait out the stall", time.Duration(r.LatencyUncorrectedNS.Max))
+			}
+		})
+	}
+}
+
+// TestRateHeld: the schedule is exact — every message due in the window
+// was either sent or is counted as backlog, 5000/s within 1% — and with a
+// server that keeps up, nearly all of them were sent. (How many were
+// still due at the end depends on the server's last milliseconds, which a
+// loaded CI machine can stall; the accounting must hold regardless.)
+func TestRateHeld(t *testing.T) {
+	addr := startServer(t, &testServer{})
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Mode: loadgen.Rate, Rate: 5000, Conns: 10,
+				Duration: time.Second, Warmup: 200 * time.Millisecond})
+			secs := float64(r.MeasuredNS) / 1e9
+			due := r.Rate.Achieved + float64(r.Rate.BacklogEnd)/secs
+			if due < 0.99*5000 || due > 1.01*5000 {
+				t.Errorf("sent %.0f/s + %d still due at the end = %.0f/s scheduled; want 5000 ± 1%%", r.Rate.Achieved, r.Rate.BacklogEnd, due)
+			}
+			if r.Rate.Achieved < 0.95*5000 {
+				t.Errorf("achieved %.0f msg/s against a server that keeps up; want ≥ 95%% of 5000", r.Rate.Achieved)
+			}
+		})
+	}
+}
+
+func TestCorruptionCounted(t *testing.T) {
+	addr := startServer(t, &testServer{corrupt: 10})
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 2, Duration: 300 * time.Millisecond})
+			if r.Errors == 0 || r.ErrorKinds["reply mismatch"] != r.Errors {
+				t.Fatalf("errors %d (%v); want every tenth reply counted as a mismatch", r.Errors, r.ErrorKinds)
+			}
+			if r.LatencyNS.Count != int64(r.Replies) || !hasWarning(r, "did not match") {
+				t.Errorf("%d samples for %d good replies; warnings %q", r.LatencyNS.Count, r.Replies, r.Warnings)
+			}
+		})
+	}
+}
+
+func TestClosedByServer(t *testing.T) {
+	addr := startServer(t, &testServer{closeRead: 5})
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 6, Duration: 300 * time.Millisecond})
+			if r.Connections.ClosedByPeer != 6 || !hasWarning(r, "closed 6 of 6") {
+				t.Errorf("closed by peer %d, warnings %q; want 6", r.Connections.ClosedByPeer, r.Warnings)
+			}
+		})
+	}
+}
+
+// TestServerDies: the server goes away mid-run; the run still ends with
+// what it measured.
+func TestServerDies(t *testing.T) {
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			s := &testServer{}
+			addr := startServer(t, s)
+			time.AfterFunc(400*time.Millisecond, func() { s.dying.Store(true); s.ln.Close() })
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 3, Duration: time.Second, Warmup: 0})
+			if r.Replies == 0 || r.Connections.ClosedByPeer != 3 {
+				t.Errorf("replies %d, closed by peer %d; want some replies and 3 closed", r.Replies, r.Connections.ClosedByPeer)
+			}
+		})
+	}
+}
+
+func TestNoServer(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	for _, eng := range engines() {
+		_, err := loadgen.Run(context.Background(), loadgen.Config{Addr: addr, Engine: eng, Conns: 3, Duration: time.Second})
+		if !errors.Is(err, loadgen.ErrNoServer) || !strings.Contains(err.Error(), "ECONNREFUSED") {
+			t.Errorf("%s: %v; want ErrNoServer naming ECONNREFUSED", eng, err)
+		}
+	}
+}
+
+// TestInterrupt: cancelling mid-run returns the partial run, marked.
+func TestInterrupt(t *testing.T) {
+	addr := startServer(t, &testServer{})
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(600*time.Millisecond, cancel)
+			start := time.Now()
+			r, err := loadgen.Run(ctx, loadgen.Config{Addr: addr, Engine: eng, Conns: 4, Duration: 20 * time.Second, Warmup: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("run took %v after cancel at 600ms", time.Since(start))
+			}
+			m := time.Duration(r.MeasuredNS)
+			if !r.Interrupted || r.Replies == 0 || m < 300*time.Millisecond || m > 2*time.Second {
+				t.Errorf("interrupted %v, replies %d, measured %v; want a marked partial run of ~500ms", r.Interrupted, r.Replies, m)
+			}
+		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  loadgen.Config
+		want string
+	}{
+		{loadgen.Config{}, "--addr"},
+		{loadgen.Config{Addr: "x:1", Mode: "open"}, "--mode"},
+		{loadgen.Config{Addr: "x:1", Conns: -1}, "--conns"},
+		{loadgen.Config{Addr: "x:1", Mode: loadgen.Rate}, "--rate"},
+		{loadgen.Config{Addr: "x:1", Rate: 5}, "only to --mode rate"},
+		{loadgen.Config{Addr: "x:1", Depth: 100000}, "--depth"},
+	} {
+		if err := tc.cfg.Normalize(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v; want an error naming %s", tc.cfg, err, tc.want)
+		}
+	}
+	for in, want := range map[string][2]int{"64": {64, 64}, "64-1024": {64, 1024}} {
+		lo, hi, err := loadgen.ParseSize(in)
+		if err != nil || lo != want[0] || hi != want[1] {
+			t.Errorf("ParseSize(%q) = %d, %d, %v", in, lo, hi, err)
+		}
+	}
+	for _, bad := range []string{"", "0", "10-5", "x", "1-999999999"} {
+		if _, _, err := loadgen.ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}
+
+func hasWarning(r *results.Run, s string) bool {
+	for _, w := range r.Warnings {
+		if strings.Contains(w, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,86 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"golang.org/x/perf/benchfmt"
+
+	"iobench/results"
+)
+
+// WriteBenchfmt writes every measured cell as a Go benchmark result line
+// (BenchmarkEcho/model=epoll/conns=100/size=64 ...), one line per
+// repetition, with unit metadata saying which direction is better, so
+// benchstat users can keep their habits. benchstat itself never fails a
+// build (golang/go#20728); `iobench compare` does.
+func WriteBenchfmt(w io.Writer, s *results.Suite) error {
+	bw := benchfmt.NewWriter(w)
+	for _, m := range Metrics {
+		better := "lower"
+		if m.Higher {
+			better = "higher"
+		}
+		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: benchUnit(m), Key: "better"}, OrigUnit: benchUnit(m), Value: better}); err != nil {
+			return err
+		}
+	}
+	e := s.Environment
+	for _, c := range s.Cells {
+		if c.Run == nil {
+			continue
+		}
+		res := &benchfmt.Result{
+			Config: []benchfmt.Config{
+				{Key: "goos", Value: []byte(e.OS), File: true},
+				{Key: "goarch", Value: []byte(e.Arch), File: true},
+				{Key: "pkg", Value: []byte("iobench"), File: true},
+				{Key: "cpu", Value: []byte(e.CPUModel), File: true},
+			},
+			Name:  benchfmt.Name(name(c)),
+			Iters: int(max(c.Run.Replies, 1)),
+		}
+		for _, m := range Metrics {
+			if v, ok := m.value(c); ok {
+				res.Values = append(res.Values, benchfmt.Value{Value: v, Unit: benchUnit(m)})
+			}
+		}
+		if err := bw.Write(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// name is the benchmark name of a cell, one key=value per dimension.
+func name(c results.Cell) string {
+	n := fmt.Sprintf("Echo/model=%s/conns=%d/size=%d", c.Model, c.Conns, c.Size)
+	if c.Mode != "closed" {
+		n += "/mode=" + c.Mode
+	}
+	if c.Depth > 1 {
+		n += fmt.Sprintf("/depth=%d", c.Depth)
+	}
+	if c.Rate > 0 {
+		n += fmt.Sprintf("/rate=%.0f", c.Rate)
+	}
+	if c.IdleConns > 0 {
+		n += fmt.Sprintf("/idle=%d", c.IdleConns)
+	}
+	if c.Work != "" && c.Work != "none" {
+		n += "/work=" + c.Work
+	}
+	return n
+}
+
+// benchUnit is a metric's unit in benchmark format: one word per metric,
+// so benchstat keeps them apart.
+func benchUnit(m Metric) string {
+	switch m.Name {
+	case "throughput":
+		return "replies/s"
+	case "cpu":
+		return "cpu-ns/reply"
+	}
+	return m.Name + "-ns"
+}

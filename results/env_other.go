@@ -1,0 +1,7 @@
+//go:build !linux && !windows
+
+package results
+
+func platformInfo() (kernel, cpu, emulated string) {
+	return "", "", ""
+}

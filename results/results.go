@@ -1,0 +1,330 @@
+// Package results owns the versioned JSON schema of an iobench run: what
+// was asked, where it ran, what was measured, and the histograms encoded
+// so that runs can be merged exactly later. It reads, writes and checks
+// runs; it measures nothing.
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SchemaVersion is the version of Run's JSON form. Decoding refuses any
+// other: a field that changed meaning must bump it.
+const SchemaVersion = 1
+
+// Histogram range: 1 µs to 60 s in nanoseconds, 3 significant figures.
+const (
+	HistLowest  = int64(time.Microsecond)
+	HistHighest = int64(60 * time.Second)
+	HistDigits  = 3
+)
+
+// NewHistogram returns an empty latency histogram in nanoseconds.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(HistLowest, HistHighest, HistDigits)
+}
+
+// Record adds v nanoseconds to h, clamping to the histogram's range so that
+// an outlier is counted at the ceiling rather than dropped.
+func Record(h *hdrhistogram.Histogram, v int64) {
+	if v > HistHighest {
+		v = HistHighest
+	}
+	if v < 0 {
+		v = 0
+	}
+	_ = h.RecordValue(v)
+}
+
+// Run is one load run against one server.
+type Run struct {
+	Schema      int         `json:"schema"`
+	Config      RunConfig   `json:"config"`
+	Environment Environment `json:"environment"`
+	// Interrupted: the run was cut short (Ctrl-C); what it measured so far
+	// is here, over the time it actually measured.
+	Interrupted bool `json:"interrupted"`
+	// MeasuredNS is the length of the measured window (after warmup).
+	MeasuredNS int64 `json:"measured_ns"`
+
+	Replies          uint64  `json:"replies"`            // verified replies in the window
+	ThroughputPerSec float64 `json:"throughput_per_sec"` // replies per second
+	BytesPerSec      float64 `json:"bytes_per_sec"`      // verified echoed bytes per second
+	// Errors counts replies that did not match what was sent, and bytes
+	// that arrived when no reply was expected.
+	Errors     uint64            `json:"errors"`
+	ErrorKinds map[string]uint64 `json:"error_kinds,omitempty"`
+
+	// LatencyNS is measured from each message's intended send time in rate
+	// mode (corrected for coordinated omission) and from its send time in
+	// the other modes.
+	LatencyNS Percentiles `json:"latency_ns"`
+	// LatencyUncorrectedNS is measured from the actual send time (rate mode).
+	LatencyUncorrectedNS *Percentiles `json:"latency_uncorrected_ns,omitempty"`
+	ConnectNS            Percentiles  `json:"connect_latency_ns"`
+
+	Connections Connections `json:"connections"`
+	Fairness    Fairness    `json:"fairness"`
+	Rate        *RateStats  `json:"rate,omitempty"`
+	Client      ClientCPU   `json:"client"`
+	Histograms  Histograms  `json:"histograms"`
+	Warnings    []string    `json:"warnings,omitempty"`
+}
+
+// RunConfig is what the run was asked to do.
+type RunConfig struct {
+	Addr           string  `json:"addr"`
+	Mode           string  `json:"mode"`
+	Conns          int     `json:"conns"`
+	IdleConns      int     `json:"idle_conns"`
+	Depth          int     `json:"depth"`
+	Rate           float64 `json:"rate,omitempty"`
+	SizeMin        int     `json:"size_min"`
+	SizeMax        int     `json:"size_max"`
+	DurationNS     int64   `json:"duration_ns"`
+	WarmupNS       int64   `json:"warmup_ns"`
+	ConnectRate    float64 `json:"connect_rate,omitempty"`
+	ConnectTimeout int64   `json:"connect_timeout_ns"`
+	Workers        int     `json:"workers"`
+	Engine         string  `json:"engine"` // "epoll" (Linux) or "net" (portable)
+}
+
+// Percentiles of a latency histogram, in nanoseconds.
+type Percentiles struct {
+	P50   int64 `json:"p50"`
+	P90   int64 `json:"p90"`
+	P99   int64 `json:"p99"`
+	P999  int64 `json:"p999"`
+	P9999 int64 `json:"p9999"`
+	Max   int64 `json:"max"`
+	Count int64 `json:"count"`
+}
+
+// PercentilesOf reads the percentiles of h.
+func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	v := h.ValueAtPercentiles([]float64{50, 90, 99, 99.9, 99.99})
+	return Percentiles{P50: v[50], P90: v[90], P99: v[99], P999: v[99.9], P9999: v[99.99],
+		Max: h.Max(), Count: h.TotalCount()}
+}
+
+// Connections accounts for every connection asked for.
+type Connections struct {
+	Requested       int            `json:"requested"`
+	Established     int            `json:"established"`
+	Failed          int            `json:"failed"`
+	FailedBy        map[string]int `json:"failed_by,omitempty"` // errno name → count
+	ClosedByPeer    int            `json:"closed_by_peer"`      // busy connections the server closed or reset mid-run
+	IdleRequested   int            `json:"idle_requested"`
+	IdleEstablished int            `json:"idle_established"`
+	IdleClosed      int            `json:"idle_closed_by_peer"`
+}
+
+// Fairness of replies over the busy connections.
+type Fairness struct {
+	Jain     float64 `json:"jain"` // (Σx)² / (n·Σx²): 1 is perfectly even, 1/n is one connection got all
+	Min      uint64  `json:"min"`
+	Median   uint64  `json:"median"`
+	Max      uint64  `json:"max"`
+	ZeroConn int     `json:"zero_reply_conns"` // connections that got no reply in the window
+}
+
+// FairnessOf computes Jain's index and the spread of per-connection counts.
+func FairnessOf(counts []uint64) Fairness {
+	if len(counts) == 0 {
+		return Fairness{}
+	}
+	s := append([]uint64(nil), counts...)
+	slices.Sort(s)
+	var sum, sq float64
+	f := Fairness{Min: s[0], Max: s[len(s)-1], Median: s[len(s)/2]}
+	for _, x := range s {
+		sum += float64(x)
+		sq += float64(x) * float64(x)
+		if x == 0 {
+			f.ZeroConn++
+		}
+	}
+	if sq > 0 {
+		f.Jain = sum * sum / (float64(len(s)) * sq)
+	}
+	return f
+}
+
+// RateStats describes how well rate mode held its target.
+type RateStats struct {
+	Target   float64 `json:"target_per_sec"`
+	Achieved float64 `json:"achieved_per_sec"` // messages sent per second in the window
+	// BacklogMax is the most messages that were due but not yet sent at
+	// once; BacklogEnd those still due and unsent when the run ended.
+	BacklogMax int64 `json:"backlog_max"`
+	BacklogEnd int64 `json:"backlog_end"`
+	// Unfinished counts messages due in the window whose reply had not
+	// arrived by its end (sent or not): their latency is not in the
+	// histogram, and would only make it worse.
+	Unfinished int64 `json:"unfinished"`
+}
+
+// ClientCPU is the load generator's own CPU use over the measured window.
+type ClientCPU struct {
+	UserNS      int64   `json:"user_ns"`
+	SysNS       int64   `json:"sys_ns"`
+	Cores       int     `json:"cores"`       // cores the generator may use
+	Utilization float64 `json:"utilization"` // (user+sys) / (window × cores)
+	Bottleneck  bool    `json:"bottleneck"`  // above 80%: the numbers may describe the client
+	// MemoryPerConn is the generator's RSS growth from before connecting to
+	// the end of the run, per established connection (0 where the OS does
+	// not say); it includes the fixed cost of the histograms.
+	MemoryPerConn int64 `json:"memory_per_conn_bytes"`
+}
+
+// Histograms are HdrHistogram V2 compressed, base64 encoded.
+type Histograms struct {
+	Latency            string `json:"latency"`
+	LatencyUncorrected string `json:"latency_uncorrected,omitempty"`
+	Connect            string `json:"connect"`
+}
+
+// EncodeHistogram encodes h for Histograms.
+func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
+	if h == nil {
+		return "", nil
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	return string(b), err
+}
+
+// DecodeHistogram decodes one of Histograms' fields.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	if s == "" {
+		return nil, nil
+	}
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("results: bad histogram: %w", err)
+	}
+	return h, nil
+}
+
+// Latency decodes the run's main latency histogram.
+func (r *Run) Latency() (*hdrhistogram.Histogram, error) {
+	return DecodeHistogram(r.Histograms.Latency)
+}
+
+// Write writes r as indented JSON.
+func (r *Run) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteFile writes r to path, replacing it whole or not at all.
+func (r *Run) WriteFile(path string) error {
+	var buf bytes.Buffer
+	if err := r.Write(&buf); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		// A device or pipe (/dev/stdout): write through, nothing to replace.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+		_, err = f.Write(data)
+		return errors.Join(err, f.Close())
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
+}
+
+// ErrSchema is returned for a run of another schema version.
+var ErrSchema = errors.New("unsupported schema version")
+
+// DecodeRun parses and checks one run.
+func DecodeRun(data []byte) (*Run, error) {
+	var probe struct {
+		Schema *int `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("results: not an iobench run: %w", err)
+	}
+	if probe.Schema == nil {
+		return nil, errors.New("results: not an iobench run: no \"schema\" field")
+	}
+	if *probe.Schema != SchemaVersion {
+		return nil, fmt.Errorf("results: %w %d (this iobench reads %d)", ErrSchema, *probe.Schema, SchemaVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Run
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("results: malformed run: %w", err)
+	}
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("results: malformed run: %w", err)
+	}
+	return &r, nil
+}
+
+// check rejects values no run can have.
+func (r *Run) check() error {
+	switch {
+	case r.MeasuredNS < 0:
+		return errors.New("negative measured_ns")
+	case math.IsNaN(r.ThroughputPerSec) || r.ThroughputPerSec < 0:
+		return errors.New("bad throughput_per_sec")
+	case r.Connections.Requested < 0 || r.Connections.Established < 0 || r.Connections.Failed < 0:
+		return errors.New("negative connection count")
+	case r.Connections.Established+r.Connections.Failed > r.Connections.Requested:
+		return errors.New("more connections established and failed than requested")
+	}
+	for name, s := range map[string]string{"latency": r.Histograms.Latency, "latency_uncorrected": r.Histograms.LatencyUncorrected, "connect": r.Histograms.Connect} {
+		if _, err := DecodeHistogram(s); err != nil {
+			return fmt.Errorf("histogram %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// ReadRunFile reads and checks the run in path.
+func ReadRunFile(path string) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	r, err := DecodeRun(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// WriteHgrm writes h's percentile distribution in the text format of
+// HdrHistogram's plotter (values in microseconds).
+func WriteHgrm(w io.Writer, h *hdrhistogram.Histogram) error {
+	_, err := h.PercentilesPrint(w, 5, 1000)
+	return err
+}

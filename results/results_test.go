@@ -1,0 +1,139 @@
+package results_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"iobench/results"
+)
+
+// sampleRun is a run as loadgen would write it, with real histograms.
+func sampleRun(t testing.TB) *results.Run {
+	h := results.NewHistogram()
+	for i := int64(1); i <= 1000; i++ {
+		results.Record(h, i*int64(time.Microsecond))
+	}
+	enc, err := results.EncodeHistogram(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := results.PercentilesOf(h)
+	return &results.Run{
+		Schema:      results.SchemaVersion,
+		Config:      results.RunConfig{Addr: "127.0.0.1:7000", Mode: "rate", Conns: 10, Depth: 1, Rate: 1000, SizeMin: 64, SizeMax: 64, DurationNS: 1e9, Workers: 2, Engine: "epoll"},
+		Environment: results.CurrentEnvironment("test"),
+		MeasuredNS:  1e9, Replies: 1000, ThroughputPerSec: 1000, BytesPerSec: 64000,
+		LatencyNS: results.PercentilesOf(h), LatencyUncorrectedNS: &raw,
+		Connections: results.Connections{Requested: 10, Established: 10},
+		Fairness:    results.FairnessOf([]uint64{100, 100, 100}),
+		Rate:        &results.RateStats{Target: 1000, Achieved: 1000},
+		Histograms:  results.Histograms{Latency: enc, LatencyUncorrected: enc, Connect: enc},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	r := sampleRun(t)
+	var buf bytes.Buffer
+	if err := r.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// The field names scripts rely on stay at the top level.
+	var top map[string]json.RawMessage
+	json.Unmarshal(buf.Bytes(), &top)
+	for _, k := range []string{"throughput_per_sec", "latency_ns", "latency_uncorrected_ns", "connections", "errors", "interrupted"} {
+		if _, ok := top[k]; !ok {
+			t.Errorf("no top-level %q", k)
+		}
+	}
+	back, err := results.DecodeRun(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, r) {
+		t.Errorf("round trip changed the run:\n got %+v\nwant %+v", back, r)
+	}
+	h, err := back.Latency()
+	if err != nil || h.TotalCount() != 1000 || results.PercentilesOf(h) != r.LatencyNS {
+		t.Errorf("histogram after round trip: %v, %v", h, err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good := func() map[string]any {
+		var m map[string]any
+		b, _ := json.Marshal(sampleRun(t))
+		json.Unmarshal(b, &m)
+		return m
+	}
+	for name, tc := range map[string]struct {
+		edit func(m map[string]any)
+		want string
+	}{
+		"no schema":     {func(m map[string]any) { delete(m, "schema") }, "no \"schema\""},
+		"future schema": {func(m map[string]any) { m["schema"] = 99 }, "unsupported schema version 99"},
+		"unknown field": {func(m map[string]any) { m["surprise"] = 1 }, "unknown field"},
+		"bad histogram": {func(m map[string]any) { m["histograms"].(map[string]any)["latency"] = "AAAA" }, "histogram latency"},
+		"wrong type":    {func(m map[string]any) { m["replies"] = "many" }, "malformed"},
+		"impossible":    {func(m map[string]any) { m["connections"].(map[string]any)["established"] = 50 }, "more connections"},
+	} {
+		m := good()
+		tc.edit(m)
+		b, _ := json.Marshal(m)
+		if _, err := results.DecodeRun(b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want an error containing %q", name, err, tc.want)
+		}
+	}
+	if _, err := results.DecodeRun([]byte("not json")); err == nil {
+		t.Error("accepted non-JSON")
+	}
+}
+
+func TestFairness(t *testing.T) {
+	f := results.FairnessOf([]uint64{10, 10, 10, 10})
+	if f.Jain != 1 || f.Min != 10 || f.Max != 10 || f.ZeroConn != 0 {
+		t.Errorf("even: %+v", f)
+	}
+	f = results.FairnessOf([]uint64{40, 0, 0, 0})
+	if f.Jain != 0.25 || f.ZeroConn != 3 || f.Median != 0 || f.Max != 40 {
+		t.Errorf("one takes all: %+v; want Jain 1/n = 0.25", f)
+	}
+}
+
+func TestHgrm(t *testing.T) {
+	h := results.NewHistogram()
+	results.Record(h, 1500)
+	var buf bytes.Buffer
+	if err := results.WriteHgrm(&buf, h); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Value") || !strings.Contains(buf.String(), "Total count") {
+		t.Errorf("not in the plotter's format:\n%s", buf.String())
+	}
+}
+
+// FuzzDecodeRun: outside input never panics the decoder, and whatever it
+// accepts survives a round trip.
+func FuzzDecodeRun(f *testing.F) {
+	var buf bytes.Buffer
+	sampleRun(f).Write(&buf)
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"schema":1}`))
+	f.Add([]byte(`{"schema":1,"histograms":{"latency":"HISTFAAAACR42pNpmSzMwMDAxAABzFCaEUzOmNZg/wEidgEAK+kDTw=="}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := results.DecodeRun(data)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := r.Write(&out); err != nil {
+			t.Fatalf("re-encoding an accepted run: %v", err)
+		}
+		if _, err := results.DecodeRun(out.Bytes()); err != nil {
+			t.Fatalf("an accepted run does not decode after re-encoding: %v", err)
+		}
+	})
+}

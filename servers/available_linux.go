@@ -1,0 +1,15 @@
+package servers
+
+// variants is the hand-written list of models implemented on Linux.
+func variants() []Variant {
+	m := modelsByName()
+	return []Variant{
+		{Model: m["blocking"], New: newBlocking},
+		{Model: m["select"], New: newSelect},
+		{Model: m["poll"], New: newPoll},
+		{Model: m["nonblocking"], New: newNonblocking},
+		{Model: m["epoll"], New: newEpoll},
+		{Model: m["iouring"], New: newIOUring, Probe: probeIOUring},
+		{Model: m["gonet"], New: newGonet},
+	}
+}

@@ -1,0 +1,147 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"iobench/internal/sock"
+
+	"golang.org/x/sys/unix"
+)
+
+// blockingServer is thread-per-connection: a blocking accept loop hands
+// each connection to a goroutine locked to its own OS thread, which loops
+// read → work → write with blocking syscalls. Nothing is multiplexed; the
+// kernel's scheduler is the event loop. Each connection costs a thread
+// (kernel task, kernel stack, Go g0 stack) and a read buffer.
+//
+// Go aborts the whole process past debug.SetMaxThreads (default 10000), so
+// Serve raises that limit to cover cfg.MaxThreads and refuses connections
+// past cfg.MaxThreads instead of letting the runtime crash.
+type blockingServer struct {
+	cfg     Config
+	ln      *sock.Listener
+	release sync.Once
+	lifecycle
+	counters
+
+	connMu  sync.Mutex
+	conns   map[int]struct{} // open connection descriptors
+	threads sync.WaitGroup
+}
+
+func newBlocking(cfg Config) (Server, error) {
+	ln, err := listen(cfg, false, false)
+	if err != nil {
+		return nil, err
+	}
+	s := &blockingServer{cfg: cfg, ln: ln, lifecycle: newLifecycle(), conns: map[int]struct{}{}}
+	s.logf = cfg.Logf
+	// shutdown(2) on a listening socket wakes a thread blocked in accept.
+	s.wake = func() { _ = unix.Shutdown(ln.FD, unix.SHUT_RDWR) }
+	return s, nil
+}
+
+func (s *blockingServer) Addr() string { return s.ln.Addr.String() }
+
+func (s *blockingServer) Close() error {
+	s.shutdown()
+	var err error
+	s.release.Do(func() { err = s.ln.Close() })
+	return err
+}
+
+func (s *blockingServer) Serve(ctx context.Context) error {
+	return s.serve(ctx, false, s.loop)
+}
+
+func (s *blockingServer) loop() error {
+	// Headroom for the runtime's own threads (sysmon, GC workers, idle Ps).
+	if need := s.cfg.MaxThreads + 256; need > 10000 {
+		prev := debug.SetMaxThreads(need)
+		if prev > need {
+			debug.SetMaxThreads(prev)
+		}
+	}
+	defer s.closeAll()
+	limit := fmt.Sprintf("thread limit reached (--max-threads %d)", s.cfg.MaxThreads)
+	for {
+		fd, err := s.ln.Accept(false)
+		if s.stopped() {
+			if err == nil {
+				unix.Close(fd)
+			}
+			return nil
+		}
+		switch {
+		case err == sock.ErrFDLimit:
+			s.refuse(err.Error())
+			continue
+		case err != nil:
+			return wrapSyscall("accept4", err)
+		case s.active.Load() >= int64(s.cfg.MaxThreads):
+			s.refuse(limit) // counted before the client can see the close
+			unix.Close(fd)
+			continue
+		}
+		s.connMu.Lock()
+		s.conns[fd] = struct{}{}
+		s.connMu.Unlock()
+		s.accepted.Add(1)
+		if n := s.active.Add(1); n > s.peakThreads.Load() {
+			s.peakThreads.Store(n)
+		}
+		s.threads.Add(1)
+		go s.serveConn(fd)
+	}
+}
+
+// serveConn owns fd and its thread until the peer is done.
+func (s *blockingServer) serveConn(fd int) {
+	// Locked and never unlocked: when this goroutine returns, its thread
+	// exits with it, so threads come and go with connections.
+	runtime.LockOSThread()
+	defer s.threads.Done()
+	buf := make([]byte, s.cfg.MaxMsg)
+	for {
+		n, err := sock.Read(fd, buf)
+		if err != nil || n == 0 {
+			break
+		}
+		s.cfg.Work.Do()
+		if writeAll(fd, buf[:n]) != nil {
+			break
+		}
+	}
+	s.connMu.Lock()
+	delete(s.conns, fd)
+	unix.Close(fd)
+	s.connMu.Unlock()
+	s.active.Add(-1)
+}
+
+// closeAll wakes every connection thread and waits for them to exit.
+func (s *blockingServer) closeAll() {
+	s.connMu.Lock()
+	for fd := range s.conns {
+		// Under connMu the descriptor can't have been closed and reused.
+		_ = unix.Shutdown(fd, unix.SHUT_RDWR)
+	}
+	s.connMu.Unlock()
+	s.threads.Wait()
+}
+
+// writeAll writes p with a blocking socket, finishing short writes.
+func writeAll(fd int, p []byte) error {
+	for len(p) > 0 {
+		n, err := sock.Write(fd, p)
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package servers_test
+
+import (
+	"testing"
+
+	"iobench/servers"
+	"iobench/servers/servertest"
+)
+
+// TestConformance runs the whole suite against every model this machine
+// can run, and every variant of their settings that changes the code path.
+func TestConformance(t *testing.T) {
+	for _, a := range servers.List() {
+		if !a.Available {
+			continue // not this OS's model; the list says so
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			servertest.Run(t, factory(a.Name, servers.Config{}), servertest.Options{})
+		})
+	}
+	for _, v := range []struct {
+		name  string
+		model string
+		cfg   servers.Config
+	}{
+		{"epoll-edge", "epoll", servers.Config{Edge: true}},
+		{"epoll-loops2", "epoll", servers.Config{Loops: 2}},
+		{"epoll-edge-smallbuf", "epoll", servers.Config{Edge: true, MaxMsg: 1000}},
+		{"poll-smallbuf", "poll", servers.Config{MaxMsg: 1000}},
+		{"iouring-workers2", "iouring", servers.Config{Workers: 2}},
+		{"iouring-smallbuf", "iouring", servers.Config{MaxMsg: 1000}},
+		{"iouring-bufring", "iouring", servers.Config{BufRing: true}},
+		{"iouring-bufring-workers2", "iouring", servers.Config{BufRing: true, Workers: 2, MaxMsg: 1000}},
+		{"iocp-workers1", "iocp", servers.Config{Workers: 1}},
+		{"overlapped-smallbuf", "overlapped", servers.Config{MaxMsg: 1000}},
+	} {
+		if _, err := servers.Lookup(v.model); err != nil {
+			continue
+		}
+		t.Run(v.name, func(t *testing.T) {
+			servertest.Run(t, factory(v.model, v.cfg), servertest.Options{})
+		})
+	}
+}
+
+// factory builds model with base's settings and the suite's address.
+func factory(model string, base servers.Config) servertest.Factory {
+	return func(cfg servers.Config) (servers.Server, error) {
+		base.Addr = cfg.Addr
+		return servers.Open(model, base)
+	}
+}

@@ -1,0 +1,4 @@
+package servers
+
+// BufRingSize lets tests shrink the iouring buffer ring.
+var BufRingSize = &bufRingSize

@@ -1,0 +1,452 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"iobench/internal/sock"
+	"iobench/internal/uring"
+
+	"golang.org/x/sys/unix"
+)
+
+// iouringServer is the completion model on Linux: instead of asking which
+// sockets are ready (epoll) and then calling read/write, it submits the
+// reads and writes themselves to an io_uring and is told when each has
+// finished, as IOCP does on Windows.
+//
+// One goroutine, locked to its OS thread, owns the ring (single issuer).
+// Per connection there is always exactly one operation in flight, recv or
+// send, on the connection's own buffer:
+//
+//	accept (multishot: one SQE, a CQE per connection)
+//	  → recv(buf) → [work] → send(buf[:n]) → short? send(rest) → recv ...
+//	  → recv returns 0 (FIN) or an error → close
+//
+// With cfg.Workers = 0 the completion is handled inline on the ring's
+// thread, like a completion routine run on the thread that issued the IO
+// (WSARecv + alertable wait). With Workers = N the ring's thread hands
+// each recv/send completion to one of N worker goroutines, as IOCP's
+// GetQueuedCompletionStatus hands completions to a pool of worker threads;
+// the workers decide the next operation and give it back to the ring's
+// thread, the only one that may submit.
+type iouringServer struct {
+	cfg     Config
+	ln      *sock.Listener
+	wake    eventfd // stop: a read is armed on it
+	kick    eventfd // workers → ring thread: requests are waiting
+	release sync.Once
+	lifecycle
+	counters
+
+	reqMu    sync.Mutex
+	requests []ureq // from workers, for the ring thread to submit
+}
+
+// Operations, in the low byte of user data; the connection index is above.
+const (
+	uAccept uint64 = iota + 1
+	uRecv
+	uSend
+	uWake
+	uKick
+	uCancel
+)
+
+// ucon is one connection. Its buffer is written by the kernel while a
+// recv is in flight, so it stays referenced here until that completes.
+type ucon struct {
+	fd     int
+	buf    []byte
+	n      int    // bytes of buf to echo
+	sent   int    // of which sent
+	bid    uint16 // --buf-ring: the provided buffer buf is, while held
+	hasBuf bool
+}
+
+// ureq is a worker's decision about a connection: its next operation.
+type ureq struct {
+	idx int
+	op  uint64 // uRecv, uSend, or 0 to close
+}
+
+// uevent is a completion handed to a worker.
+type uevent struct {
+	c   *ucon // not looked up by index: the table may grow meanwhile
+	idx int
+	op  uint64
+	res int32
+}
+
+func probeIOUring() error {
+	return uring.Check(uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpRead)
+}
+
+func newIOUring(cfg Config) (Server, error) {
+	if err := probeIOUring(); err != nil {
+		return nil, err
+	}
+	// Blocking sockets: io_uring does its own non-blocking attempt and
+	// arms a poll when the socket is not ready.
+	ln, err := listen(cfg, false, false)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := newEventfd()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	kick, err := newEventfd()
+	if err != nil {
+		ln.Close()
+		unix.Close(int(wake))
+		return nil, err
+	}
+	s := &iouringServer{cfg: cfg, ln: ln, wake: wake, kick: kick, lifecycle: newLifecycle()}
+	s.logf = cfg.Logf
+	s.lifecycle.wake = wake.wake
+	return s, nil
+}
+
+func (s *iouringServer) Addr() string { return s.ln.Addr.String() }
+
+func (s *iouringServer) Close() error {
+	s.shutdown()
+	var err error
+	s.release.Do(func() {
+		unix.Close(int(s.wake))
+		unix.Close(int(s.kick))
+		err = s.ln.Close()
+	})
+	return err
+}
+
+// ringState is what the ring's thread owns while serving.
+type ringState struct {
+	s        *iouringServer
+	ring     *uring.Ring
+	conns    []*ucon
+	free     []int
+	inflight int // operations submitted and not yet completed
+	atWorker int // completions handed to workers and not yet answered
+	multi    bool
+	draining bool
+	work     chan uevent
+	bufs     *uring.BufRing // --buf-ring
+	starved  []int          // --buf-ring: connections whose recv found no buffer
+	wakeBuf  [8]byte
+	kickBuf  [8]byte
+}
+
+func (s *iouringServer) Serve(ctx context.Context) error {
+	return s.serve(ctx, true, s.loop)
+}
+
+func (s *iouringServer) loop() error {
+
+	// Single issuer + deferred task work (6.1) where the kernel has them:
+	// completions are processed when this thread waits, not by
+	// interrupting it.
+	ring, err := uring.New(4096, 16384, uring.SetupSingleIssuer|uring.SetupDeferTaskrun)
+	if err != nil {
+		ring, err = uring.New(4096, 16384)
+	}
+	if err != nil {
+		return wrapSyscall("io_uring_setup", err)
+	}
+	st := &ringState{s: s, ring: ring, multi: true}
+	if s.cfg.BufRing {
+		// Buffers are taken only while a reply is on its way, so a few
+		// hundred serve thousands of mostly idle connections.
+		if st.bufs, err = ring.RegisterBufRing(bufRingSize, s.cfg.MaxMsg, 1); err != nil {
+			ring.Close()
+			return fmt.Errorf("servers: --buf-ring: %w", err)
+		}
+	}
+	var workers sync.WaitGroup
+	if s.cfg.Workers > 0 {
+		st.work = make(chan uevent, 4096)
+		for range s.cfg.Workers {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				s.worker(st)
+			}()
+		}
+	}
+	st.armAccept()
+	st.arm(int(s.wake), st.wakeBuf[:], uWake)
+	st.arm(int(s.kick), st.kickBuf[:], uKick)
+	serveErr := st.loop()
+	if st.work != nil {
+		close(st.work)
+		workers.Wait()
+	}
+	st.closeAll()
+	if st.inflight == 0 {
+		ring.Close()
+	} else {
+		// The kernel may still write into buffers of operations we could
+		// not reap: keep them (and the ring) referenced for good rather
+		// than let the GC hand that memory out again.
+		leakedRings = append(leakedRings, st)
+		ring.Close()
+	}
+	return serveErr
+}
+
+// bufRingSize is how many provided buffers --buf-ring registers (a
+// variable so a test can starve the server of them).
+var bufRingSize = 512
+
+// leakedRings keeps the buffers of a ring that did not drain in time.
+var leakedRings []*ringState
+
+// sqe returns a submission entry, submitting queued ones if full.
+func (st *ringState) sqe() *uring.SQE {
+	for {
+		if e := st.ring.SQE(); e != nil {
+			st.inflight++
+			return e
+		}
+		_ = st.ring.Submit(0)
+	}
+}
+
+func (st *ringState) armAccept() {
+	e := st.sqe()
+	e.PrepAccept(st.s.ln.FD, unix.SOCK_CLOEXEC, st.multi, uAccept)
+}
+
+func (st *ringState) arm(fd int, buf []byte, op uint64) {
+	st.sqe().PrepRead(fd, buf, op)
+}
+
+func (st *ringState) recv(idx int) {
+	c := st.conns[idx]
+	e := st.sqe()
+	if st.bufs != nil {
+		e.PrepRecvSelect(c.fd, st.bufs.Group(), uint64(idx)<<8|uRecv)
+	} else {
+		e.PrepRecv(c.fd, c.buf, uint64(idx)<<8|uRecv)
+	}
+	e.IoPrio = uring.RecvPollFirst
+}
+
+// giveBack returns a connection's provided buffer to the kernel and lets
+// one connection that found none try again.
+func (st *ringState) giveBack(c *ucon) {
+	if !c.hasBuf {
+		return
+	}
+	st.bufs.Put(c.bid)
+	c.hasBuf, c.buf = false, nil
+	if n := len(st.starved); n > 0 && !st.draining {
+		idx := st.starved[0]
+		st.starved = st.starved[1:]
+		if st.conns[idx] != nil {
+			st.recv(idx)
+		}
+	}
+}
+
+func (st *ringState) send(idx int) {
+	c := st.conns[idx]
+	st.sqe().PrepSend(c.fd, c.buf[c.sent:c.n], uint64(idx)<<8|uSend)
+}
+
+func (st *ringState) loop() error {
+	const drainFor = 2 * time.Second
+	var deadline time.Time
+	for {
+		if st.draining && (st.inflight == 0 && st.atWorker == 0 || time.Now().After(deadline)) {
+			return nil
+		}
+		wait := uint32(1)
+		if st.draining {
+			wait = 0 // poll while draining, so the deadline is honoured
+		}
+		if err := st.ring.Submit(wait); err != nil {
+			return err
+		}
+		st.ring.Completions(st.complete)
+		st.takeRequests()
+		if st.s.stopped() && !st.draining {
+			// Wake every pending operation: shutdown(2) makes recv return 0
+			// and accept fail, so each completes and can be reaped.
+			st.draining = true
+			deadline = time.Now().Add(drainFor)
+			st.s.kick.wake() // completes the armed kick read, not re-armed now
+			st.sqe().PrepCancel(uAccept, uCancel)
+			for _, c := range st.conns {
+				if c != nil {
+					unix.Shutdown(c.fd, unix.SHUT_RDWR)
+				}
+			}
+		}
+		if st.draining && st.inflight > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+func (st *ringState) complete(cqe *uring.CQE) {
+	op, idx := cqe.UserData&0xff, int(cqe.UserData>>8)
+	if op != uAccept || cqe.Flags&uring.CQEFMore == 0 {
+		st.inflight-- // a multishot accept stays in flight while F_MORE is set
+	}
+	switch op {
+	case uWake, uCancel:
+		// stopping; the loop notices
+	case uKick:
+		if !st.draining {
+			st.arm(int(st.s.kick), st.kickBuf[:], uKick)
+		}
+	case uAccept:
+		st.accepted(cqe)
+	default:
+		c := st.conns[idx]
+		if op == uRecv && st.bufs != nil {
+			if cqe.Res == -int32(unix.ENOBUFS) && !st.draining {
+				st.starved = append(st.starved, idx) // retried when a buffer comes back
+				return
+			}
+			if cqe.Flags&uring.CQEFBuffer != 0 {
+				c.bid, c.hasBuf = uint16(cqe.Flags>>16), true
+				c.buf = st.bufs.Buf(c.bid)
+			}
+		}
+		if st.work != nil && !st.draining {
+			st.atWorker++
+			st.work <- uevent{c: c, idx: idx, op: op, res: cqe.Res}
+			return
+		}
+		st.apply(ureq{idx: idx, op: st.s.next(c, op, cqe.Res)})
+	}
+}
+
+func (st *ringState) accepted(cqe *uring.CQE) {
+	s := st.s
+	more := cqe.Flags&uring.CQEFMore != 0
+	switch res := cqe.Res; {
+	case res >= 0:
+		fd := int(res)
+		if st.draining {
+			unix.Close(fd)
+			break
+		}
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		idx := len(st.conns)
+		if n := len(st.free); n > 0 {
+			idx, st.free = st.free[n-1], st.free[:n-1]
+		} else {
+			st.conns = append(st.conns, nil)
+		}
+		c := &ucon{fd: fd}
+		if st.bufs == nil {
+			c.buf = make([]byte, s.cfg.MaxMsg)
+		}
+		st.conns[idx] = c
+		s.accepted.Add(1)
+		s.active.Add(1)
+		st.recv(idx)
+	case -res == int32(unix.EINVAL) && st.multi && !st.draining:
+		st.multi = false // kernel before 5.19: no multishot accept
+		more = false
+	case -res == int32(unix.EMFILE) || -res == int32(unix.ENFILE):
+		if s.ln.RefuseOne() == sock.ErrFDLimit {
+			s.refuse(sock.ErrFDLimit.Error())
+		}
+	}
+	if !more && !st.draining {
+		st.armAccept()
+	}
+}
+
+// next decides a connection's next operation after a completion: the
+// echo logic, run inline or on a worker.
+func (s *iouringServer) next(c *ucon, op uint64, res int32) uint64 {
+	switch {
+	case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+		return op // try the same again
+	case res <= 0:
+		return 0 // FIN (recv returned 0) or an error: close
+	case op == uRecv:
+		s.cfg.Work.Do()
+		c.n, c.sent = int(res), 0
+		return uSend
+	}
+	c.sent += int(res)
+	if c.sent < c.n {
+		return uSend // short send: the rest
+	}
+	return uRecv
+}
+
+// apply submits a connection's next operation, or closes it.
+func (st *ringState) apply(r ureq) {
+	switch {
+	case r.op == 0 || st.draining:
+		c := st.conns[r.idx]
+		if st.bufs != nil {
+			st.giveBack(c)
+		}
+		unix.Close(c.fd)
+		st.conns[r.idx] = nil
+		st.free = append(st.free, r.idx)
+		st.s.active.Add(-1)
+	case r.op == uRecv:
+		if st.bufs != nil {
+			st.giveBack(st.conns[r.idx]) // the reply is out: the buffer is free
+		}
+		st.recv(r.idx)
+	default:
+		st.send(r.idx)
+	}
+}
+
+// worker takes completions like an IOCP worker thread, decides, and hands
+// the next operation back to the ring's thread.
+func (s *iouringServer) worker(st *ringState) {
+	for ev := range st.work {
+		// The connection is ours alone until we hand it back: one
+		// operation in flight per connection.
+		op := s.next(ev.c, ev.op, ev.res)
+		s.reqMu.Lock()
+		s.requests = append(s.requests, ureq{idx: ev.idx, op: op})
+		first := len(s.requests) == 1
+		s.reqMu.Unlock()
+		if first {
+			s.kick.wake()
+		}
+	}
+}
+
+// takeRequests submits what the workers decided.
+func (st *ringState) takeRequests() {
+	if st.work == nil {
+		return
+	}
+	s := st.s
+	s.reqMu.Lock()
+	reqs := s.requests
+	s.requests = nil
+	s.reqMu.Unlock()
+	for _, r := range reqs {
+		st.atWorker--
+		st.apply(r)
+	}
+}
+
+func (st *ringState) closeAll() {
+	for i, c := range st.conns {
+		if c != nil {
+			unix.Close(c.fd)
+			st.conns[i] = nil
+			st.s.active.Add(-1)
+		}
+	}
+}

@@ -1,0 +1,459 @@
+// Package servers holds one TCP echo server per IO model: blocking
+// thread-per-connection, select, poll, non-blocking polling, epoll, Go's
+// runtime netpoller (gonet) and, on other systems, their native models.
+//
+// Every model implements Server and echoes every byte it reads, in order,
+// with a bounded buffer per connection: while a reply is pending the server
+// stops reading from that connection, so a client that never reads cannot
+// make the server grow without bound (the kernel's socket buffers then push
+// back on the client). After the client's FIN the pending reply is flushed
+// and the connection closed.
+//
+// The models available on an OS are listed by hand in available_GOOS.go;
+// there is no init-time registration.
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is one echo server bound to its address.
+//
+// New binds the listening socket, so Addr is valid before Serve starts.
+// Serve runs until ctx is done or Close is called and then returns nil,
+// having closed every connection it accepted. Close unblocks Serve, waits
+// for it to return and releases every descriptor the server holds; it is
+// safe to call more than once and from any goroutine.
+type Server interface {
+	Addr() string
+	Serve(ctx context.Context) error
+	Close() error
+	Stats() Stats
+}
+
+// Stats counts what a server did with its connections.
+type Stats struct {
+	Accepted uint64 // connections accepted and served
+	Refused  uint64 // connections accepted and closed at once (see Refusals)
+	Active   int64  // connections open now
+	// PeakThreads is the most connection threads alive at once (blocking
+	// model only).
+	PeakThreads int64
+	// Refusals counts refused connections by reason.
+	Refusals map[string]uint64
+}
+
+// Mechanism is how a model learns that a socket can make progress.
+type Mechanism string
+
+const (
+	Thread     Mechanism = "thread"     // a blocked thread per connection
+	Readiness  Mechanism = "readiness"  // the kernel says which sockets are ready
+	BusyPoll   Mechanism = "busy-poll"  // try every socket in turn, no readiness API
+	Completion Mechanism = "completion" // the kernel says which operations finished
+	Runtime    Mechanism = "runtime"    // Go's netpoller decides
+)
+
+// Model describes an IO model, whether or not this OS has it.
+type Model struct {
+	Name      string
+	Mechanism Mechanism
+	OS        []string // GOOS values that implement it
+	Summary   string
+	// Tunables lists the Config fields beyond Addr, MaxMsg and Work that
+	// the model honours ("loops", "edge", "max-threads").
+	Tunables []string
+}
+
+// Models is every model iobench knows, in the order tables show them.
+func Models() []Model {
+	return []Model{
+		{"blocking", Thread, []string{"linux", "windows"}, "one OS thread per connection, blocking read/write", []string{"max-threads"}},
+		{"select", Readiness, []string{"linux", "windows"}, "one thread, select(2); at most FD_SETSIZE descriptors", nil},
+		{"poll", Readiness, []string{"linux"}, "one thread, poll(2); O(n) scan per wakeup", nil},
+		{"nonblocking", BusyPoll, []string{"linux", "windows"}, "one thread retrying every O_NONBLOCK socket; burns a core by design", nil},
+		{"epoll", Readiness, []string{"linux"}, "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", []string{"loops", "edge"}},
+		{"iouring", Completion, []string{"linux"}, "io_uring: recv/send submitted to the kernel, completions reaped from a ring; --workers N hands them to a pool like IOCP", []string{"workers", "buf-ring"}},
+		{"overlapped", Completion, []string{"windows"}, "WSARecv/WSASend with completion routines run as APCs in an alertable wait", nil},
+		{"iocp", Completion, []string{"windows"}, "I/O completion port drained by worker threads (--workers, default one per CPU)", []string{"workers"}},
+		{"kqueue", Readiness, []string{"darwin", "freebsd"}, "kqueue(2)/kevent(2)", nil},
+		{"gonet", Runtime, []string{"linux", "windows", "darwin", "freebsd"}, "goroutine per connection on Go's net package (runtime netpoller)", nil},
+	}
+}
+
+// Variant is a model as implemented on this OS.
+type Variant struct {
+	Model
+	// Probe reports why the model can't run here (nil when it can).
+	Probe func() error
+	// New binds a server for cfg; it does not start serving.
+	New func(cfg Config) (Server, error)
+}
+
+// Availability is one row of the model list for this machine.
+type Availability struct {
+	Model
+	Available bool
+	Why       string // why not, when not available
+}
+
+// List returns every model with whether it can run on this machine.
+func List() []Availability {
+	have := map[string]Variant{}
+	for _, v := range variants() {
+		have[v.Name] = v
+	}
+	var out []Availability
+	for _, m := range Models() {
+		a := Availability{Model: m}
+		v, ok := have[m.Name]
+		switch {
+		case !ok && slices.Contains(m.OS, runtime.GOOS):
+			a.Why = "unavailable: not implemented on " + runtime.GOOS + " yet"
+		case !ok:
+			a.Why = "unavailable: " + strings.Join(m.OS, "/") + " only"
+		case v.Probe != nil && v.Probe() != nil:
+			a.Why = "unavailable: " + v.Probe().Error()
+		default:
+			a.Available = true
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ErrUnknownModel is returned by Lookup for a name this OS does not have.
+var ErrUnknownModel = errors.New("unknown model")
+
+// ErrUnavailable is returned by Lookup for a model this OS has but this
+// machine can't run (its probe failed).
+var ErrUnavailable = errors.New("model unavailable")
+
+// Lookup returns the variant called name, checking that it can run here.
+func Lookup(name string) (Variant, error) {
+	for _, v := range variants() {
+		if v.Name != name {
+			continue
+		}
+		if v.Probe != nil {
+			if err := v.Probe(); err != nil {
+				return Variant{}, fmt.Errorf("servers: model %q: %w: %v", name, ErrUnavailable, err)
+			}
+		}
+		return v, nil
+	}
+	return Variant{}, fmt.Errorf("servers: %w %q on %s (have: %s)", ErrUnknownModel, name, runtime.GOOS, strings.Join(AvailableNames(), ", "))
+}
+
+// AvailableNames lists the models that can run on this machine.
+func AvailableNames() []string {
+	var names []string
+	for _, a := range List() {
+		if a.Available {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}
+
+// Open looks up cfg's model and binds a server for it.
+func Open(model string, cfg Config) (Server, error) {
+	v, err := Lookup(model)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.check(v.Model); err != nil {
+		return nil, err
+	}
+	return v.New(cfg.withDefaults())
+}
+
+// DefaultAddr is where a server listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7000"
+
+// DefaultMaxMsg is the default size of a server's read buffer, and so the
+// most it holds for one connection at once.
+const DefaultMaxMsg = 64 << 10
+
+// DefaultMaxThreads caps the blocking model's connection threads.
+const DefaultMaxThreads = 10000
+
+// Config is what every model is built from. The zero value of each field
+// means its default.
+type Config struct {
+	Addr   string // host:port to bind; port 0 picks a free one
+	MaxMsg int    // bytes read at once per connection, the bound on what it holds
+	Work   Work   // simulated backend work per read, before the reply
+	Loops  int    // epoll: event loops sharing the port with SO_REUSEPORT
+	Edge   bool   // epoll: edge-triggered instead of level-triggered
+	// Workers: iouring hands completions to this many worker goroutines
+	// (IOCP style), 0 handles them on the ring's thread; iocp runs this many
+	// GetQueuedCompletionStatus workers, 0 meaning one per CPU.
+	Workers int
+	// BufRing: iouring receives into provided buffers (a registered buffer
+	// ring, Linux 5.19) instead of one buffer per connection.
+	BufRing bool
+	// MaxThreads caps the blocking model's connection threads: past it a
+	// new connection is refused (closed and counted), never a crash.
+	MaxThreads int
+	// Logf receives one-line notices (refused connections); nil drops them.
+	Logf func(format string, args ...any)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxMsg <= 0 {
+		c.MaxMsg = DefaultMaxMsg
+	}
+	if c.Loops <= 0 {
+		c.Loops = 1
+	}
+	if c.MaxThreads <= 0 {
+		c.MaxThreads = DefaultMaxThreads
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return c
+}
+
+// check rejects settings the model would silently ignore.
+func (c Config) check(m Model) error {
+	if c.Loops > 1 && !slices.Contains(m.Tunables, "loops") {
+		return fmt.Errorf("servers: --loops applies only to epoll, not %s", m.Name)
+	}
+	if c.Edge && !slices.Contains(m.Tunables, "edge") {
+		return fmt.Errorf("servers: --edge applies only to epoll, not %s", m.Name)
+	}
+	if c.MaxThreads > 0 && !slices.Contains(m.Tunables, "max-threads") {
+		return fmt.Errorf("servers: --max-threads applies only to blocking, not %s", m.Name)
+	}
+	if c.Workers > 0 && !slices.Contains(m.Tunables, "workers") {
+		return fmt.Errorf("servers: --workers applies only to iouring and iocp, not %s", m.Name)
+	}
+	if c.BufRing && !slices.Contains(m.Tunables, "buf-ring") {
+		return fmt.Errorf("servers: --buf-ring applies only to iouring, not %s", m.Name)
+	}
+	if c.MaxMsg < 0 || c.MaxMsg > 64<<20 {
+		return fmt.Errorf("servers: --max-msg %d out of range (1 to %d bytes)", c.MaxMsg, 64<<20)
+	}
+	return nil
+}
+
+// WorkKind is the kind of simulated backend work.
+type WorkKind int
+
+const (
+	NoWork    WorkKind = iota
+	CPUWork            // spin on the CPU
+	SleepWork          // block the serving thread
+)
+
+// Work is simulated backend work done for every read before the reply:
+// slow CPU work (cpu:D) or a slow query that blocks the thread (sleep:D).
+type Work struct {
+	Kind WorkKind
+	D    time.Duration
+}
+
+// ParseWork parses "none", "cpu:50us" or "sleep:1ms".
+func ParseWork(s string) (Work, error) {
+	if s == "" || s == "none" {
+		return Work{}, nil
+	}
+	kind, dur, ok := strings.Cut(s, ":")
+	var w Work
+	switch kind {
+	case "cpu":
+		w.Kind = CPUWork
+	case "sleep":
+		w.Kind = SleepWork
+	default:
+		ok = false
+	}
+	if !ok {
+		return Work{}, fmt.Errorf("servers: bad work %q: want none, cpu:DURATION or sleep:DURATION (e.g. cpu:50us)", s)
+	}
+	d, err := time.ParseDuration(dur)
+	if err != nil || d <= 0 || d > time.Minute {
+		return Work{}, fmt.Errorf("servers: bad work %q: duration must be between 1ns and 1m (e.g. cpu:50us)", s)
+	}
+	w.D = d
+	return w, nil
+}
+
+func (w Work) String() string {
+	switch w.Kind {
+	case CPUWork:
+		return "cpu:" + w.D.String()
+	case SleepWork:
+		return "sleep:" + w.D.String()
+	}
+	return "none"
+}
+
+// Do performs the work on the calling thread.
+func (w Work) Do() {
+	switch w.Kind {
+	case CPUWork:
+		for start := time.Now(); time.Since(start) < w.D; {
+		}
+	case SleepWork:
+		time.Sleep(w.D)
+	}
+}
+
+// parseAddr parses addr as an IP literal and port ("localhost" means
+// 127.0.0.1): servers bind addresses, they do not resolve names.
+func parseAddr(addr string) (netip.AddrPort, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: want HOST:PORT, e.g. 127.0.0.1:7000", addr)
+	}
+	host, ps := strings.Trim(addr[:i], "[]"), addr[i+1:]
+	port, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: port must be 0 to 65535", addr)
+	}
+	switch host {
+	case "localhost":
+		host = "127.0.0.1"
+	case "":
+		host = "0.0.0.0"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: host must be an IP address or localhost", addr)
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
+}
+
+// counters is the bookkeeping behind Stats, shared by every model.
+type counters struct {
+	accepted, refused atomic.Uint64
+	active            atomic.Int64
+	peakThreads       atomic.Int64
+
+	mu       sync.Mutex
+	refusals map[string]uint64
+	logf     func(format string, args ...any)
+}
+
+// refuse counts a connection closed at once for reason, and logs the first
+// of each reason (the rest are counted, not logged: one clear line).
+func (c *counters) refuse(reason string) {
+	c.refused.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refusals == nil {
+		c.refusals = map[string]uint64{}
+	}
+	c.refusals[reason]++
+	if c.refusals[reason] == 1 && c.logf != nil {
+		c.logf("refusing connections: %s (counted; further refusals are not logged)", reason)
+	}
+}
+
+func (c *counters) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{
+		Accepted:    c.accepted.Load(),
+		Refused:     c.refused.Load(),
+		Active:      c.active.Load(),
+		PeakThreads: c.peakThreads.Load(),
+		Refusals:    map[string]uint64{},
+	}
+	for k, v := range c.refusals {
+		s.Refusals[k] = v
+	}
+	return s
+}
+
+// lifecycle makes Serve, Close and a cancelled context agree: stop is called
+// once to unblock the model's loop, Close waits for Serve to return.
+type lifecycle struct {
+	stopOnce sync.Once
+	stopping chan struct{} // closed when the server must stop
+	started  atomic.Bool
+	served   chan struct{} // closed when Serve has returned
+	wake     func()        // unblocks the model's wait; called once, after stopping is closed
+}
+
+func newLifecycle() lifecycle {
+	return lifecycle{stopping: make(chan struct{}), served: make(chan struct{})}
+}
+
+func (l *lifecycle) stop() {
+	l.stopOnce.Do(func() {
+		close(l.stopping)
+		if l.wake != nil {
+			l.wake()
+		}
+	})
+}
+
+func (l *lifecycle) stopped() bool {
+	select {
+	case <-l.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// begin marks Serve as started and stops the server when ctx is done; the
+// returned func must be deferred by Serve.
+func (l *lifecycle) begin(ctx context.Context) (end func(), err error) {
+	if !l.started.CompareAndSwap(false, true) {
+		return nil, errors.New("servers: Serve called twice")
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			l.stop()
+		case <-l.served:
+		}
+	}()
+	return func() { close(l.served) }, nil
+}
+
+// serve is the frame of every model's Serve: it marks Serve as started,
+// returns at once if the server was already closed, and runs loop — on a
+// locked OS thread when the model's state is bound to one (an APC queue,
+// an io_uring with a single issuer) or it simply owns a core.
+func (l *lifecycle) serve(ctx context.Context, lockThread bool, loop func() error) error {
+	end, err := l.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	if l.stopped() {
+		return nil
+	}
+	if lockThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	return loop()
+}
+
+// shutdown stops the server and waits for a running Serve to return.
+func (l *lifecycle) shutdown() {
+	l.stop()
+	if l.started.Load() {
+		<-l.served
+	}
+}
