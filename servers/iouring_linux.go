@@ -137,6 +137,8 @@ type ringState struct {
 	work     chan uevent
 	bufs     *uring.BufRing // --buf-ring
 	starved  []int          // --buf-ring: connections whose recv found no buffer
+	held     int            // --buf-ring: buffers connections hold (seen in completions)
+	nbufs    int            // --buf-ring: buffers registered
 	wakeBuf  [8]byte
 	kickBuf  [8]byte
 }
@@ -161,7 +163,8 @@ func (s *iouringServer) loop() error {
 	if s.cfg.BufRing {
 		// Buffers are taken only while a reply is on its way, so a few
 		// hundred serve thousands of mostly idle connections.
-		if st.bufs, err = ring.RegisterBufRing(bufRingSize, s.cfg.MaxMsg, 1); err != nil {
+		st.nbufs = bufRingSize
+		if st.bufs, err = ring.RegisterBufRing(st.nbufs, s.cfg.MaxMsg, 1); err != nil {
 			ring.Close()
 			return fmt.Errorf("servers: --buf-ring: %w", err)
 		}
@@ -243,6 +246,7 @@ func (st *ringState) giveBack(c *ucon) {
 		return
 	}
 	st.bufs.Put(c.bid)
+	st.held--
 	c.hasBuf, c.buf = false, nil
 	if n := len(st.starved); n > 0 && !st.draining {
 		idx := st.starved[0]
@@ -311,10 +315,18 @@ func (st *ringState) complete(cqe *uring.CQE) {
 		c := st.conns[idx]
 		if op == uRecv && st.bufs != nil {
 			if cqe.Res == -int32(unix.ENOBUFS) && !st.draining {
-				st.starved = append(st.starved, idx) // retried when a buffer comes back
+				if st.held < st.nbufs {
+					// A buffer came back after the kernel looked (its
+					// giveBack found no one starved yet): try again now,
+					// or no later giveBack may ever wake this connection.
+					st.recv(idx)
+				} else {
+					st.starved = append(st.starved, idx) // retried when a buffer comes back
+				}
 				return
 			}
 			if cqe.Flags&uring.CQEFBuffer != 0 {
+				st.held++
 				c.bid, c.hasBuf = uint16(cqe.Flags>>16), true
 				c.buf = st.bufs.Buf(c.bid)
 			}
