@@ -135,8 +135,10 @@ func TestDelay(t *testing.T) {
 	for _, eng := range engines() {
 		t.Run(eng, func(t *testing.T) {
 			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 4, Duration: time.Second, Warmup: 100 * time.Millisecond})
-			if p50 := time.Duration(r.LatencyNS.P50); p50 < 20*time.Millisecond || p50 > 30*time.Millisecond {
-				t.Errorf("p50 %v; want 20ms..30ms", p50)
+			// Above 40ms would mean the delay was counted twice; the slack
+			// below that is for a shared, noisy machine.
+			if p50 := time.Duration(r.LatencyNS.P50); p50 < 20*time.Millisecond || p50 > 40*time.Millisecond {
+				t.Errorf("p50 %v; want 20ms..40ms", p50)
 			}
 		})
 	}
