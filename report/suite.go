@@ -167,6 +167,19 @@ func why(model string, conns int) string {
 	return "how it waits suited this load"
 }
 
+// levelMargin: models whose throughput is within this factor of the
+// leader's are called level, not ranked; a single run on a shared 2-core
+// machine varies by about that much (docs/methodology.md).
+const levelMargin = 1.10
+
+// joinAnd lists names as "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 // reading is the one-line summary of a table.
 func reading(t Table) string {
 	var ok []Row
@@ -179,16 +192,36 @@ func reading(t Table) string {
 		return "No model was measured in this scenario."
 	}
 	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Throughput > ok[j].Throughput })
-	lead := ok[0]
-	s := fmt.Sprintf("%s led with %s replies/s", lead.Model, Count(lead.Throughput))
-	if len(ok) > 1 {
-		s += fmt.Sprintf(", %.2f× %s (next)", lead.Throughput/ok[1].Throughput, ok[1].Model)
-		last := ok[len(ok)-1]
-		if len(ok) > 2 {
-			s += fmt.Sprintf(" and %.1f× %s (last)", lead.Throughput/last.Throughput, last.Model)
-		}
+	lead, last := ok[0], ok[len(ok)-1]
+	level := 1 // how many models are within levelMargin of the leader
+	for level < len(ok) && ok[level].Throughput*levelMargin >= lead.Throughput {
+		level++
 	}
-	s += ": " + why(lead.Model, t.Scenario.Conns) + "."
+	var s string
+	switch {
+	case level > 1:
+		// No winner, and no story about why it won: runs of one model on
+		// this kind of machine differ by more than that.
+		names := make([]string, level)
+		for i := range names {
+			names[i] = ok[i].Model
+		}
+		s = fmt.Sprintf("%s were level at %s to %s replies/s (within %.0f%%, less than runs vary here: not a ranking; --repeat and iobench compare can tell)",
+			joinAnd(names), Count(ok[level-1].Throughput), Count(lead.Throughput), (levelMargin-1)*100)
+		if level < len(ok) {
+			s += fmt.Sprintf("; %s was last at %.1f× fewer", last.Model, lead.Throughput/last.Throughput)
+		}
+		s += "."
+	default:
+		s = fmt.Sprintf("%s led with %s replies/s", lead.Model, Count(lead.Throughput))
+		if len(ok) > 1 {
+			s += fmt.Sprintf(", %.2f× %s (next)", lead.Throughput/ok[1].Throughput, ok[1].Model)
+			if len(ok) > 2 {
+				s += fmt.Sprintf(" and %.1f× %s (last)", lead.Throughput/last.Throughput, last.Model)
+			}
+		}
+		s += ": " + why(lead.Model, t.Scenario.Conns) + "."
+	}
 	// A closed loop times only the replies that came: a model that starved
 	// some connections can show a fine p99. Say so, and leave it out of
 	// the latency comparison.
@@ -201,8 +234,11 @@ func reading(t Table) string {
 		fair = append(fair, r)
 	}
 	sort.SliceStable(fair, func(i, j int) bool { return fair[i].Latency.P99 < fair[j].Latency.P99 })
-	if len(fair) > 0 && fair[0].Model != lead.Model && fair[0].Latency.P99 > 0 {
-		s += fmt.Sprintf(" Lowest p99: %s (%s).", fair[0].Model, Dur(fair[0].Latency.P99))
+	// Name the lowest p99 when it is clearly lowest and not the leader's
+	// (the leader's row speaks for itself).
+	if len(fair) > 1 && fair[0].Latency.P99 > 0 && float64(fair[1].Latency.P99) >= float64(fair[0].Latency.P99)*levelMargin &&
+		(level > 1 || fair[0].Model != lead.Model) {
+		s += fmt.Sprintf(" Lowest p99: %s (%s, next %s %s).", fair[0].Model, Dur(fair[0].Latency.P99), fair[1].Model, Dur(fair[1].Latency.P99))
 	}
 	return s
 }
