@@ -144,6 +144,12 @@ func TestFDLimit(t *testing.T) {
 			var log logSink
 			srv := servertest.Start(t, factory(model, servers.Config{Logf: log.logf}), servers.Config{})
 			ok := servertest.Dial(t, srv.Addr())
+			// An echo first: the serving loop has made its descriptors
+			// (epoll_create1, eventfd) and accepted this connection before
+			// the limit drops (under load, Serve once started after it).
+			if err := servertest.Echo(ok, []byte("serving")); err != nil {
+				t.Fatal(err)
+			}
 			// Fill the holes in the descriptor table, then leave room for
 			// exactly one more: the client's socket, not the server's side.
 			top := fillFDTable(t)
