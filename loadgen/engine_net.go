@@ -261,9 +261,7 @@ func (e *netEngine) push(s *session, w *worker, c *conn, nc net.Conn) (wake int6
 		return wake, true
 	}
 	n, err := nc.Write(out)
-	w.mu.Lock()
-	c.wrote(n)
-	w.mu.Unlock()
+	c.wrote(n) // the queued bytes are the writing goroutine's alone: no lock
 	if err != nil {
 		e.died(s, w, c, err)
 		return 0, false

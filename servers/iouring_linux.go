@@ -138,7 +138,6 @@ type ringState struct {
 	bufs     *uring.BufRing // --buf-ring
 	starved  []int          // --buf-ring: connections whose recv found no buffer
 	held     int            // --buf-ring: buffers connections hold (seen in completions)
-	nbufs    int            // --buf-ring: buffers registered
 	wakeBuf  [8]byte
 	kickBuf  [8]byte
 }
@@ -163,8 +162,7 @@ func (s *iouringServer) loop() error {
 	if s.cfg.BufRing {
 		// Buffers are taken only while a reply is on its way, so a few
 		// hundred serve thousands of mostly idle connections.
-		st.nbufs = bufRingSize
-		if st.bufs, err = ring.RegisterBufRing(st.nbufs, s.cfg.MaxMsg, 1); err != nil {
+		if st.bufs, err = ring.RegisterBufRing(bufRingSize, s.cfg.MaxMsg, 1); err != nil {
 			ring.Close()
 			return fmt.Errorf("servers: --buf-ring: %w", err)
 		}
@@ -315,7 +313,7 @@ func (st *ringState) complete(cqe *uring.CQE) {
 		c := st.conns[idx]
 		if op == uRecv && st.bufs != nil {
 			if cqe.Res == -int32(unix.ENOBUFS) && !st.draining {
-				if st.held < st.nbufs {
+				if st.held < st.bufs.Len() {
 					// A buffer came back after the kernel looked (its
 					// giveBack found no one starved yet): try again now,
 					// or no later giveBack may ever wake this connection.

@@ -437,6 +437,9 @@ func (b *BufRing) Group() uint16 { return b.group }
 // Buf returns buffer id.
 func (b *BufRing) Buf(id uint16) []byte { return b.bufs[id] }
 
+// Len is how many buffers the ring has.
+func (b *BufRing) Len() int { return len(b.bufs) }
+
 // Put hands buffer id back to the kernel.
 func (b *BufRing) Put(id uint16) {
 	e := b.mem[int(b.tail&b.mask)*16:]
