@@ -120,6 +120,7 @@ type conn struct {
 
 	replies uint64 // verified replies in the window
 	dead    bool
+	diedAt  int64 // when the server closed or reset it mid-run (0: it did not)
 }
 
 func newConn(id uint32, p *plan, phase int64) *conn {

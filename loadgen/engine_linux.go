@@ -224,8 +224,9 @@ func runWorker(s *session, w *worker, fds []int, wake int) error {
 		}
 		c.dead = true
 		alive--
-		if s.now() < s.plan.endAt && !s.stopped.Load() {
+		if now := s.now(); now < s.plan.endAt && !s.stopped.Load() {
 			w.closedByPeer++
+			c.diedAt = now
 		}
 		unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fds[i], nil)
 	}

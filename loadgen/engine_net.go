@@ -277,6 +277,7 @@ func (e *netEngine) died(s *session, w *worker, c *conn, err error) {
 	w.mu.Lock()
 	if !c.dead { // its reader and writer may both see the loss
 		c.dead = true
+		c.diedAt = s.now()
 		w.closedByPeer++
 	}
 	w.mu.Unlock()

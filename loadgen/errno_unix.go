@@ -40,3 +40,13 @@ func resourceLimit(name string) string {
 	}
 	return ""
 }
+
+// FDLimit is this process's soft open-file limit, or 0 when unknown or
+// unlimited.
+func FDLimit() int {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur > 1<<30 {
+		return 0
+	}
+	return int(lim.Cur)
+}

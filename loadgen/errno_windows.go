@@ -37,3 +37,7 @@ func resourceLimit(name string) string {
 }
 
 func platformRSS() int64 { return 0 }
+
+// FDLimit is 0 on Windows: sockets are handles, limited by memory, not by
+// a per-process count.
+func FDLimit() int { return 0 }

@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -201,6 +202,9 @@ func TestCorruptionCounted(t *testing.T) {
 			if r.LatencyNS.Count != int64(r.Replies) || !hasWarning(r, "did not match") {
 				t.Errorf("%d samples for %d good replies; warnings %q", r.LatencyNS.Count, r.Replies, r.Warnings)
 			}
+			if !r.Failed() || results.WarningLabel(r.Failures[0]) != "corrupted" {
+				t.Errorf("failures %q; want the run failed as corrupted", r.Failures)
+			}
 		})
 	}
 }
@@ -210,8 +214,8 @@ func TestClosedByServer(t *testing.T) {
 	for _, eng := range engines() {
 		t.Run(eng, func(t *testing.T) {
 			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 6, Duration: 300 * time.Millisecond})
-			if r.Connections.ClosedByPeer != 6 || !hasWarning(r, "closed 6 of 6") {
-				t.Errorf("closed by peer %d, warnings %q; want 6", r.Connections.ClosedByPeer, r.Warnings)
+			if r.Connections.ClosedByPeer != 6 || !hasWarning(r, "reset 6 of 6") || !r.Failed() {
+				t.Errorf("closed by peer %d, failures %q; want 6 and the run failed", r.Connections.ClosedByPeer, r.Failures)
 			}
 		})
 	}
@@ -228,6 +232,14 @@ func TestServerDies(t *testing.T) {
 			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 3, Duration: time.Second, Warmup: 0})
 			if r.Replies == 0 || r.Connections.ClosedByPeer != 3 {
 				t.Errorf("replies %d, closed by peer %d; want some replies and 3 closed", r.Replies, r.Connections.ClosedByPeer)
+			}
+			// Throughput is over the time the connections were alive, not
+			// averaged over the whole second they were asked for.
+			if r.MeasuredNS > int64(800*time.Millisecond) || r.MeasuredNS < int64(300*time.Millisecond) || !r.Failed() {
+				t.Errorf("measured %v, failures %q; want the ~400ms until the server died, and the run failed", time.Duration(r.MeasuredNS), r.Failures)
+			}
+			if got := float64(r.Replies) / (float64(r.MeasuredNS) / 1e9); math.Abs(got-r.ThroughputPerSec) > 1 {
+				t.Errorf("throughput %.0f; want replies over the alive window, %.0f", r.ThroughputPerSec, got)
 			}
 		})
 	}
@@ -298,7 +310,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func hasWarning(r *results.Run, s string) bool {
-	for _, w := range r.Warnings {
+	for _, w := range append(r.Warnings, r.Failures...) {
 		if strings.Contains(w, s) {
 			return true
 		}

@@ -31,6 +31,24 @@ func (e *ResourceError) Error() string {
 	return fmt.Sprintf("loadgen: %s after %d of %d connections: %s", e.Errno, e.Established, e.Requested, e.Limit)
 }
 
+// FDReserve is the descriptors a process needs besides its connections
+// (epoll and event descriptors, standard streams, the runtime's own).
+const FDReserve = 64
+
+// ErrFDLimit is returned before connecting when the connections asked for
+// can't fit under the open-file limit.
+var ErrFDLimit = errors.New("too many connections for the open-file limit")
+
+// CheckFDs says, before any connection is made, whether n connections fit
+// under this process's open-file limit.
+func CheckFDs(n int) error {
+	if lim := FDLimit(); lim > 0 && n+FDReserve > lim {
+		return fmt.Errorf("loadgen: %w: %d connections need about %d descriptors, the limit (ulimit -n) is %d: lower --conns/--idle-conns to at most %d or raise the limit",
+			ErrFDLimit, n, n+FDReserve, lim, lim-FDReserve)
+	}
+	return nil
+}
+
 // worker is one share of the busy connections with its own recorder.
 type worker struct {
 	mu           sync.Mutex // held by the engine per batch of events, by progress per tick
@@ -153,6 +171,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	if err := cfg.Normalize(); err != nil {
 		return nil, err
 	}
+	if err := CheckFDs(cfg.Conns + cfg.IdleConns); err != nil {
+		return nil, err
+	}
 	e := newEngine(cfg)
 	return run(ctx, cfg, e)
 }
@@ -251,11 +272,6 @@ func (s *session) progress(done <-chan struct{}) {
 
 func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 	cfg := s.cfg
-	lat := results.NewHistogram()
-	var latRaw *hdrhistogram.Histogram
-	if cfg.Mode == Rate {
-		latRaw = results.NewHistogram()
-	}
 	r := &results.Run{
 		Schema: results.SchemaVersion,
 		Config: results.RunConfig{
@@ -268,70 +284,110 @@ func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 		Interrupted: s.stopped.Load(),
 		ErrorKinds:  map[string]uint64{},
 	}
-	var counts []uint64
-	var sent, bytes uint64
-	var unfinished, backlogMax, backlogEnd int64
-	end := s.endedAt.Load()
+	t := s.tally(r)
+	measured := max(0, t.end-s.plan.measureAt)
+	r.MeasuredNS = measured
+	if measured > 0 {
+		secs := float64(measured) / 1e9
+		r.ThroughputPerSec = float64(r.Replies) / secs
+		r.BytesPerSec = float64(t.bytes) / secs
+		if cfg.Mode == Rate {
+			r.Rate = &results.RateStats{Target: cfg.Rate, Achieved: float64(t.sent) / secs,
+				BacklogMax: t.backlogMax, BacklogEnd: t.backlogEnd, Unfinished: t.unfinished}
+		}
+	}
+	s.histograms(r, t)
+	s.connections(r, busy, idleClosed)
+	r.Fairness = results.FairnessOf(t.counts)
+	s.clientCPU(r, measured)
+	r.Warnings = warnings(r, busy)
+	r.Failures = failures(r, busy)
+	return r
+}
+
+// tally is the workers' counts summed.
+type tally struct {
+	lat, latRaw                        *hdrhistogram.Histogram
+	counts                             []uint64 // replies per busy connection
+	sent, bytes                        uint64
+	unfinished, backlogMax, backlogEnd int64
+	// end is when the measured window closed: the plan's end, an
+	// interruption, or the last busy connection lost mid-run (throughput
+	// counts only the time some connection was alive).
+	end int64
+}
+
+// tally merges the workers' recorders into r's counts and returns the rest.
+func (s *session) tally(r *results.Run) tally {
+	t := tally{lat: results.NewHistogram(), end: s.endedAt.Load()}
+	if s.cfg.Mode == Rate {
+		t.latRaw = results.NewHistogram()
+	}
+	allDied, lastDeath := true, int64(0)
 	for _, w := range s.workers {
-		lat.Merge(w.rec.lat)
-		if latRaw != nil {
-			latRaw.Merge(w.rec.latRaw)
+		t.lat.Merge(w.rec.lat)
+		if t.latRaw != nil {
+			t.latRaw.Merge(w.rec.latRaw)
 		}
 		r.Errors += w.rec.errors
 		for k, v := range w.rec.errorKinds {
 			r.ErrorKinds[k] += v
 		}
-		sent += w.rec.sent
-		bytes += w.rec.bytes
+		t.sent += w.rec.sent
+		t.bytes += w.rec.bytes
 		r.Connections.ClosedByPeer += w.closedByPeer
-		backlogMax = max(backlogMax, w.backlogMax)
+		t.backlogMax = max(t.backlogMax, w.backlogMax)
 		for _, c := range w.conns {
-			counts = append(counts, c.replies)
+			t.counts = append(t.counts, c.replies)
 			r.Replies += c.replies
+			if c.diedAt == 0 {
+				allDied = false
+			}
+			lastDeath = max(lastDeath, c.diedAt)
 			if !c.dead {
-				unfinished += c.unfinished(end)
-				if cfg.Mode == Rate {
-					backlogEnd += max(0, c.backlog(end-1))
+				t.unfinished += c.unfinished(t.end)
+				if s.cfg.Mode == Rate {
+					t.backlogEnd += max(0, c.backlog(t.end-1))
 				}
 			}
 		}
 	}
-	measured := max(0, end-s.plan.measureAt)
-	r.MeasuredNS = measured
-	if measured > 0 {
-		secs := float64(measured) / 1e9
-		r.ThroughputPerSec = float64(r.Replies) / secs
-		r.BytesPerSec = float64(bytes) / secs
-		if cfg.Mode == Rate {
-			r.Rate = &results.RateStats{Target: cfg.Rate, Achieved: float64(sent) / secs,
-				BacklogMax: backlogMax, BacklogEnd: backlogEnd, Unfinished: unfinished}
-		}
+	if allDied && len(t.counts) > 0 {
+		t.end = min(t.end, lastDeath)
 	}
-	r.LatencyNS = results.PercentilesOf(lat)
-	r.Histograms.Latency, _ = results.EncodeHistogram(lat)
-	if latRaw != nil {
-		p := results.PercentilesOf(latRaw)
+	return t
+}
+
+func (s *session) histograms(r *results.Run, t tally) {
+	r.LatencyNS = results.PercentilesOf(t.lat)
+	r.Histograms.Latency, _ = results.EncodeHistogram(t.lat)
+	if t.latRaw != nil {
+		p := results.PercentilesOf(t.latRaw)
 		r.LatencyUncorrectedNS = &p
-		r.Histograms.LatencyUncorrected, _ = results.EncodeHistogram(latRaw)
+		r.Histograms.LatencyUncorrected, _ = results.EncodeHistogram(t.latRaw)
 	}
 	r.ConnectNS = results.PercentilesOf(s.connectHist)
 	r.Histograms.Connect, _ = results.EncodeHistogram(s.connectHist)
+}
 
+func (s *session) connections(r *results.Run, busy, idleClosed int) {
 	failed := 0
 	for _, n := range s.failedBy {
 		failed += n
 	}
-	r.Connections.Requested = cfg.Conns + cfg.IdleConns
-	r.Connections.Established = int(s.established.Load())
-	r.Connections.Failed = failed
+	c := &r.Connections
+	c.Requested = s.cfg.Conns + s.cfg.IdleConns
+	c.Established = int(s.established.Load())
+	c.Failed = failed
 	if failed > 0 {
-		r.Connections.FailedBy = s.failedBy
+		c.FailedBy = s.failedBy
 	}
-	r.Connections.IdleRequested = cfg.IdleConns
-	r.Connections.IdleEstablished = r.Connections.Established - busy
-	r.Connections.IdleClosed = idleClosed
-	r.Fairness = results.FairnessOf(counts)
+	c.IdleRequested = s.cfg.IdleConns
+	c.IdleEstablished = c.Established - busy
+	c.IdleClosed = idleClosed
+}
 
+func (s *session) clientCPU(r *results.Run, measured int64) {
 	cpu := s.cpuAtEnd.sub(s.cpuStart)
 	r.Client = results.ClientCPU{UserNS: cpu.user, SysNS: cpu.sys, Cores: usableCores()}
 	if measured > 0 && r.Client.Cores > 0 {
@@ -341,43 +397,75 @@ func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 	if est := r.Connections.Established; est > 0 && s.connMem > 0 {
 		r.Client.MemoryPerConn = s.connMem / int64(est)
 	}
-	r.Warnings = warnings(r, busy)
-	return r
+}
+
+// Fair service: a run whose Jain index is below FairJain, or that left a
+// busy connection without any reply, served some connections at the
+// others' expense; its latency covers only the replies it gave.
+const FairJain = 0.9
+
+// Fair reports whether r's service was fair (see FairJain).
+func Fair(r *results.Run) bool {
+	return r.Fairness.Jain >= FairJain && r.Fairness.ZeroConn == 0
 }
 
 // warnings says, in a line each, why the numbers may not mean what they
-// seem to.
+// seem to. Each line starts with its label (results.WarningLabel).
 func warnings(r *results.Run, busy int) []string {
 	var w []string
 	c := r.Connections
 	if c.Established < c.Requested {
-		w = append(w, fmt.Sprintf("only %d of %d connections were established (%d busy of %d): %s",
+		w = append(w, fmt.Sprintf("lost connections: only %d of %d connections were established (%d busy of %d): %s",
 			c.Established, c.Requested, busy, r.Config.Conns, describeFailures(c.FailedBy)))
 	}
-	if c.ClosedByPeer > 0 {
-		w = append(w, fmt.Sprintf("the server closed %d of %d busy connections during the run", c.ClosedByPeer, busy))
-	}
 	if c.IdleClosed > 0 {
-		w = append(w, fmt.Sprintf("the server closed %d of %d idle connections", c.IdleClosed, c.IdleEstablished))
-	}
-	if r.Errors > 0 {
-		w = append(w, fmt.Sprintf("%d replies did not match what was sent", r.Errors))
+		w = append(w, fmt.Sprintf("idle closed: the server closed %d of %d idle connections", c.IdleClosed, c.IdleEstablished))
 	}
 	if r.Rate != nil && r.Rate.Achieved < 0.99*r.Rate.Target {
-		w = append(w, fmt.Sprintf("achieved %.0f msg/s, %.1f%% of the target %.0f: the server (or the generator) could not keep up; latency is corrected from the schedule",
+		w = append(w, fmt.Sprintf("missed rate: achieved %.0f msg/s, %.1f%% of the target %.0f: the server (or the generator) could not keep up; latency is corrected from the schedule",
 			r.Rate.Achieved, 100*r.Rate.Achieved/r.Rate.Target, r.Rate.Target))
 	}
+	if r.Replies > 0 && !Fair(r) {
+		w = append(w, fmt.Sprintf("unfair: Jain %.2f, %d of %d busy connections got no reply: some connections waited while others were served, so its latency covers only the replies it gave",
+			r.Fairness.Jain, r.Fairness.ZeroConn, busy))
+	}
 	if r.Client.Bottleneck {
-		w = append(w, fmt.Sprintf("the load generator used %.0f%% of its %d cores: it may be the bottleneck, not the server",
+		w = append(w, fmt.Sprintf("generator-bound: the load generator used %.0f%% of its %d cores: it may be the bottleneck, not the server",
 			100*r.Client.Utilization, r.Client.Cores))
 	}
 	if r.Interrupted {
 		w = append(w, fmt.Sprintf("interrupted: %.1fs of %.1fs measured", float64(r.MeasuredNS)/1e9, float64(r.Config.DurationNS)/1e9))
 	}
 	if r.Environment.Emulated != "" {
-		w = append(w, "emulated ("+r.Environment.Emulated+"): numbers are for correctness, not performance")
+		w = append(w, "emulated: under "+r.Environment.Emulated+": numbers are for correctness, not performance")
 	}
 	return w
+}
+
+// failures says why the run failed, if it did: what it measured is then
+// not a result about the server's speed.
+func failures(r *results.Run, busy int) []string {
+	var f []string
+	if r.Errors > 0 {
+		f = append(f, fmt.Sprintf("corrupted: %d replies did not match what was sent (%s)", r.Errors, joinKinds(r.ErrorKinds)))
+	}
+	if n := r.Connections.ClosedByPeer; n > 0 {
+		f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
+			n, busy, float64(r.MeasuredNS)/1e9))
+	}
+	if r.Replies == 0 && !r.Interrupted {
+		f = append(f, fmt.Sprintf("no replies: not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))
+	}
+	return f
+}
+
+func joinKinds(m map[string]uint64) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%d %s", v, k))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 func describeFailures(by map[string]int) string {

@@ -16,7 +16,7 @@ import (
 // build (golang/go#20728); `iobench compare` does.
 func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 	bw := benchfmt.NewWriter(w)
-	for _, m := range Metrics {
+	for _, m := range metrics {
 		better := "lower"
 		if m.Higher {
 			better = "higher"
@@ -27,7 +27,7 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 	}
 	e := s.Environment
 	for _, c := range s.Cells {
-		if c.Run == nil {
+		if !c.Measured() {
 			continue
 		}
 		res := &benchfmt.Result{
@@ -40,7 +40,7 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 			Name:  benchfmt.Name(name(c)),
 			Iters: int(max(c.Run.Replies, 1)),
 		}
-		for _, m := range Metrics {
+		for _, m := range metrics {
 			if v, ok := m.value(c); ok {
 				res.Values = append(res.Values, benchfmt.Value{Value: v, Unit: benchUnit(m)})
 			}

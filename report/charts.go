@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,8 +10,9 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"iobench/results"
 )
@@ -21,17 +23,17 @@ type Chart struct {
 	File  string // relative to the report
 }
 
-// series groups rows of one (size, work, mode, depth, rate, idle) family by
-// model over connection counts.
+// family groups rows of one (size, work, mode, depth, rate, idle) scenario
+// by model over connection counts.
 type family struct {
 	key    results.Scenario // Conns zeroed
 	conns  []int
 	byConn map[int][]Row
 }
 
-func families(s *results.Suite) []*family {
+func families(tables []Table) []*family {
 	var fams []*family
-	for _, t := range Tables(s) {
+	for _, t := range tables {
 		key := t.Scenario
 		key.Conns = 0
 		var f *family
@@ -53,33 +55,65 @@ func families(s *results.Suite) []*family {
 	return fams
 }
 
+// style is how one model is drawn, the same in every chart: the
+// Okabe-Ito palette (distinct under the common colour-vision
+// deficiencies), and a glyph and dash pattern of its own so that the lines
+// part even in grey.
+type style struct {
+	color  color.Color
+	glyph  draw.GlyphDrawer
+	dashes []vg.Length
+}
+
+func rgb(hex uint32) color.Color {
+	return color.RGBA{R: uint8(hex >> 16), G: uint8(hex >> 8), B: uint8(hex), A: 255}
+}
+
+var modelStyles = map[string]style{
+	"blocking":    {rgb(0xD55E00), draw.TriangleGlyph{}, nil},                                    // vermillion
+	"select":      {rgb(0xE69F00), draw.SquareGlyph{}, []vg.Length{vg.Points(6), vg.Points(2)}},  // orange
+	"poll":        {rgb(0x999933), draw.PyramidGlyph{}, []vg.Length{vg.Points(2), vg.Points(2)}}, // olive (Okabe-Ito yellow is unreadable on white)
+	"nonblocking": {rgb(0xCC79A7), draw.PlusGlyph{}, []vg.Length{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}},
+	"epoll":       {rgb(0x0072B2), draw.CircleGlyph{}, nil},                                    // blue
+	"iouring":     {rgb(0x009E73), draw.RingGlyph{}, nil},                                      // bluish green
+	"overlapped":  {rgb(0x56B4E9), draw.BoxGlyph{}, nil},                                       // sky blue
+	"iocp":        {rgb(0x009E73), draw.SquareGlyph{}, nil},                                    // bluish green, square
+	"kqueue":      {rgb(0x0072B2), draw.BoxGlyph{}, nil},                                       // blue, box
+	"gonet":       {rgb(0x000000), draw.CrossGlyph{}, []vg.Length{vg.Points(4), vg.Points(2)}}, // black
+}
+
+func styleOf(model string) style {
+	if s, ok := modelStyles[model]; ok {
+		return s
+	}
+	return style{color: rgb(0x777777), glyph: draw.CircleGlyph{}}
+}
+
 // WriteCharts writes the SVG charts into dir and returns them in order.
 func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 	var charts []Chart
-	for i, f := range families(s) {
+	emu := ""
+	if s.Environment.Emulated != "" {
+		emu = " (emulated: correctness only)"
+	}
+	for i, f := range families(Tables(s)) {
 		suffix := ""
 		if i > 0 {
 			suffix = fmt.Sprintf("-%d", i+1)
 		}
-		desc := fmt.Sprintf("%s, %d B", f.key.Mode, f.key.Size)
-		if f.key.Work != "" && f.key.Work != "none" {
-			desc += ", work " + f.key.Work
-		}
-		emu := ""
-		if s.Environment.Emulated != "" {
-			emu = " (emulated: correctness only)"
-		}
+		desc := familyTitle(f.key)
 		for _, spec := range []struct {
 			name, title, ylabel string
-			value               func(Row) float64
+			log                 bool
+			value               func(Row) Stat
 		}{
-			{"throughput", "Throughput vs connections", "replies/s", func(r Row) float64 { return r.Throughput }},
-			{"p99", "p99 latency vs connections", "p99 (ms)", func(r Row) float64 { return float64(r.Latency.P99) / 1e6 }},
-			{"cpu-per-reply", "Server CPU per reply vs connections", "server CPU per reply (µs)", func(r Row) float64 { return r.CPUPerRep / 1e3 }},
+			{"throughput", "Throughput vs connections", "replies/s", false, func(r Row) Stat { return r.Throughput }},
+			{"p99", "p99 latency vs connections", "p99 (ms, log scale)", true, func(r Row) Stat { return scaled(r.P99, 1e-6) }},
+			{"cpu-per-reply", "Server CPU per reply vs connections", "server CPU per reply (µs)", false, func(r Row) Stat { return scaled(r.CPUPerRep, 1e-3) }},
 		} {
 			file := spec.name + suffix + ".svg"
 			title := spec.title + " (" + desc + ")" + emu
-			if ok, err := lineChart(filepath.Join(dir, file), title, spec.ylabel, f, spec.value); err != nil {
+			if ok, err := lineChart(filepath.Join(dir, file), title, spec.ylabel, spec.log, f, spec.value); err != nil {
 				return charts, err
 			} else if ok {
 				charts = append(charts, Chart{Title: title, File: file})
@@ -97,57 +131,133 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 	return charts, nil
 }
 
-func lineChart(path, title, ylabel string, f *family, value func(Row) float64) (bool, error) {
+func scaled(s Stat, k float64) Stat {
+	s.Median, s.Lo, s.Hi = s.Median*k, s.Lo*k, s.Hi*k
+	return s
+}
+
+// errPoints are points with their interval, for plotter.YErrorBars.
+type errPoints struct {
+	plotter.XYs
+	lo, hi []float64 // distances below and above
+}
+
+func (e errPoints) YError(i int) (float64, float64) { return e.lo[i], e.hi[i] }
+
+// lineChart draws one line per model over the connection counts, with
+// each point's interval as an error bar. Only measured, fair rows without
+// failures are joined by the line; an unfair row's point is drawn as a
+// cross (its latency covers only the replies it gave), a failed or empty
+// one not at all.
+func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row) Stat) (bool, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "connections"
 	p.Y.Label.Text = ylabel
-	logX := f.conns[0] > 0 && f.conns[len(f.conns)-1]/f.conns[0] >= 100
-	if logX {
+	if f.conns[0] > 0 && f.conns[len(f.conns)-1]/f.conns[0] >= 100 {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	var args []any
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	drawn, anyUnfair := false, false
+	lowest, highest := math.Inf(1), 0.0 // the log axis' range, set by hand
+	seen := func(lo, hi float64) {
+		if lo > 0 {
+			lowest = math.Min(lowest, lo)
+		}
+		highest = math.Max(highest, hi)
+	}
 	for _, model := range modelsOf(f) {
-		var pts plotter.XYs
+		st := styleOf(model)
+		var pts errPoints
+		var unfair plotter.XYs
 		for _, n := range f.conns {
 			for _, r := range f.byConn[n] {
-				if r.Model == model && r.Reps > 0 {
-					pts = append(pts, plotter.XY{X: float64(n), Y: value(r)})
+				v := value(r)
+				if r.Model != model || r.Reps == 0 || len(r.Failures) > 0 || v.N == 0 || (logY && v.Median <= 0) {
+					continue
 				}
+				seen(v.Median, v.Median)
+				if !r.Fair() {
+					unfair = append(unfair, plotter.XY{X: float64(n), Y: v.Median})
+					continue
+				}
+				lo, hi := 0.0, 0.0
+				if v.N > 1 && v.Bounded() {
+					lo, hi = v.Median-v.Lo, v.Hi-v.Median
+					if logY && v.Lo <= 0 {
+						lo = 0
+					}
+					seen(v.Median-lo, v.Median+hi)
+				}
+				pts.XYs = append(pts.XYs, plotter.XY{X: float64(n), Y: v.Median})
+				pts.lo, pts.hi = append(pts.lo, lo), append(pts.hi, hi)
 			}
 		}
-		if len(pts) > 0 {
-			args = append(args, model, pts)
+		if len(pts.XYs) > 0 {
+			line, points, err := plotter.NewLinePoints(pts.XYs)
+			if err != nil {
+				return false, err
+			}
+			line.Color, line.Dashes = st.color, st.dashes
+			points.Color, points.Shape = st.color, st.glyph
+			bars, err := plotter.NewYErrorBars(pts)
+			if err != nil {
+				return false, err
+			}
+			bars.Color = st.color
+			p.Add(line, points, bars)
+			p.Legend.Add(model, line, points)
+			drawn = true
+		}
+		if len(unfair) > 0 {
+			sc, err := plotter.NewScatter(unfair)
+			if err != nil {
+				return false, err
+			}
+			sc.Color, sc.Shape, sc.Radius = st.color, draw.CrossGlyph{}, vg.Points(5)
+			p.Add(sc)
+			if len(pts.XYs) == 0 {
+				p.Legend.Add(model+" (unfair only)", sc)
+			}
+			anyUnfair, drawn = true, true
 		}
 	}
-	if len(args) == 0 {
+	if !drawn {
 		return false, nil
 	}
-	if err := plotutil.AddLinePoints(p, args...); err != nil {
-		return false, err
+	if anyUnfair {
+		p.Legend.Add("× unfair: covers only the replies given")
 	}
-	p.Y.Min = 0 // differences read honestly against zero
-	p.Legend.Top = true
+	if logY {
+		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
+	} else {
+		p.Y.Min = 0 // differences read honestly against zero
+	}
 	return true, save(p, path)
 }
 
 // spectrumChart plots latency against percentile on the HdrHistogram
 // plotter's axis: x = 1/(1-p) on a log scale, so 90%, 99%, 99.9% are evenly
-// spaced and the tail gets the room it deserves.
+// spaced and the tail gets the room it deserves; y is logarithmic too.
 func spectrumChart(path, title string, rows []Row) (bool, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "percentile"
-	p.Y.Label.Text = "latency (ms)"
+	p.Y.Label.Text = "latency (ms, log scale)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.ConstantTicks{
 		{Value: 1, Label: "0%"}, {Value: 10, Label: "90%"}, {Value: 100, Label: "99%"},
 		{Value: 1000, Label: "99.9%"}, {Value: 1e4, Label: "99.99%"}, {Value: 1e5, Label: "99.999%"},
 	}
-	var args []any
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	drawn := false
 	for _, r := range rows {
-		if r.hist == nil || r.hist.TotalCount() == 0 {
+		if r.hist == nil || r.hist.TotalCount() == 0 || len(r.Failures) > 0 {
 			continue
 		}
 		var pts plotter.XYs
@@ -157,23 +267,31 @@ func spectrumChart(path, title string, rows []Row) (bool, error) {
 				q = 1 - 1/float64(r.hist.TotalCount())
 			}
 			x := 1 / (1 - q)
-			if math.IsInf(x, 0) || x < 1 {
+			if math.IsInf(x, 0) || x < 1 || b.ValueAt <= 0 {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: x, Y: float64(b.ValueAt) / 1e6})
 		}
-		if len(pts) > 0 {
-			args = append(args, r.Model, pts)
+		if len(pts) == 0 {
+			continue
 		}
+		st := styleOf(r.Model)
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return false, err
+		}
+		l.Color, l.Dashes = st.color, st.dashes
+		p.Add(l)
+		name := r.Model
+		if !r.Fair() {
+			name += " (unfair: served replies only)"
+		}
+		p.Legend.Add(name, l)
+		drawn = true
 	}
-	if len(args) == 0 {
+	if !drawn {
 		return false, nil
 	}
-	if err := plotutil.AddLines(p, args...); err != nil {
-		return false, err
-	}
-	p.Legend.Top = true
-	p.Legend.Left = true
 	return true, save(p, path)
 }
 
@@ -189,18 +307,30 @@ func modelsOf(f *family) []string {
 	return models
 }
 
+// Chart size: the plot, and the legend to its right, outside the data.
+const (
+	chartW  = 8 * vg.Inch
+	chartH  = 5 * vg.Inch
+	legendW = 2.6 * vg.Inch
+)
+
+// save writes p as SVG with its legend beside the plotting area, never
+// over the data.
 func save(p *plot.Plot, path string) error {
-	w, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "svg")
+	leg := p.Legend
+	p.Legend = plot.NewLegend()
+	c := vgsvg.New(chartW+legendW, chartH)
+	dc := draw.New(c)
+	p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
+	leg.Top, leg.Left = true, true
+	leg.Draw(draw.Crop(dc, chartW+vg.Points(6), 0, 0, -vg.Points(20)))
+	file, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	if _, err := c.WriteTo(file); err != nil {
+		file.Close()
 		return err
 	}
-	if _, err := w.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return file.Close()
 }

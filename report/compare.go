@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
-	"golang.org/x/perf/benchmath"
 
 	"iobench/results"
 )
@@ -24,8 +22,10 @@ type Metric struct {
 	value  func(c results.Cell) (float64, bool)
 }
 
-// Metrics are the figures compare knows, by name.
-var Metrics = []Metric{
+// Metrics are the figures compare knows, in order.
+func Metrics() []Metric { return slices.Clone(metrics) }
+
+var metrics = []Metric{
 	{"throughput", "replies/s", true, func(c results.Cell) (float64, bool) { return c.Run.ThroughputPerSec, true }},
 	{"p50", "ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P50), c.Run.LatencyNS.Count > 0 }},
 	{"p99", "ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P99), c.Run.LatencyNS.Count > 0 }},
@@ -41,7 +41,7 @@ var Metrics = []Metric{
 // MetricByName finds a metric.
 func MetricByName(name string) (Metric, error) {
 	var names []string
-	for _, m := range Metrics {
+	for _, m := range metrics {
 		if m.Name == name {
 			return m, nil
 		}
@@ -50,12 +50,15 @@ func MetricByName(name string) (Metric, error) {
 	return Metric{}, fmt.Errorf("unknown metric %q (have: %s)", name, strings.Join(names, ", "))
 }
 
+// Verdict is compare's finding for one metric of one cell.
+type Verdict string
+
 // Verdicts.
 const (
-	Better   = "better"
-	Worse    = "worse"
-	NoChange = "no significant change"
-	TooFew   = "too few samples"
+	Better   Verdict = "better"
+	Worse    Verdict = "worse"
+	NoChange Verdict = "no significant change"
+	TooFew   Verdict = "too few samples"
 )
 
 // Delta is one metric of one cell, base against new.
@@ -68,18 +71,9 @@ type Delta struct {
 	New      Stat             `json:"new"`
 	DeltaPct float64          `json:"delta_pct"` // (new/base - 1) × 100, of the medians
 	P        float64          `json:"p"`         // Mann-Whitney U, two-sided
-	Verdict  string           `json:"verdict"`
+	Verdict  Verdict          `json:"verdict"`
 	// Need is how many samples per side this alpha needs, when too few.
 	Need int `json:"need,omitempty"`
-}
-
-// Stat is a median with its confidence interval over n samples.
-type Stat struct {
-	N          int     `json:"n"`
-	Median     float64 `json:"median"`
-	Lo         float64 `json:"ci_lo"`
-	Hi         float64 `json:"ci_hi"`
-	Confidence float64 `json:"confidence"`
 }
 
 // CompareConfig sets the gate.
@@ -102,8 +96,8 @@ func samples(s *results.Suite) (map[cellKey][]results.Cell, []cellKey) {
 	m := map[cellKey][]results.Cell{}
 	var order []cellKey
 	for _, c := range s.Cells {
-		if c.Run == nil {
-			continue
+		if !c.Measured() {
+			continue // failed cells are no sample: FailedCells reports them
 		}
 		k := cellKey{c.Model, c.Scenario}
 		if _, ok := m[k]; !ok {
@@ -136,8 +130,6 @@ func Compare(base, cur *results.Suite, cfg CompareConfig) ([]Delta, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%w: BASE has no measured cells", ErrMismatch)
 	}
-	thr := benchmath.DefaultThresholds
-	thr.CompareAlpha = cfg.Alpha
 	var out []Delta
 	for _, k := range order {
 		for _, m := range cfg.Metrics {
@@ -145,7 +137,7 @@ func Compare(base, cur *results.Suite, cfg CompareConfig) ([]Delta, error) {
 			if len(bv) == 0 || len(nv) == 0 {
 				continue
 			}
-			out = append(out, compareOne(k, m, bv, nv, &thr, cfg.Threshold))
+			out = append(out, compareOne(k, m, bv, nv, cfg.Alpha, cfg.Threshold))
 		}
 	}
 	return out, nil
@@ -161,24 +153,18 @@ func values(cells []results.Cell, m Metric) []float64 {
 	return v
 }
 
-func compareOne(k cellKey, m Metric, bv, nv []float64, thr *benchmath.Thresholds, threshold float64) Delta {
-	a := benchmath.AssumeNothing
-	b, n := benchmath.NewSample(bv, thr), benchmath.NewSample(nv, thr)
-	bsum, nsum := a.Summary(b, 0.95), a.Summary(n, 0.95)
-	cmp := a.Compare(b, n)
+func compareOne(k cellKey, m Metric, bv, nv []float64, alpha, threshold float64) Delta {
+	diff := differ(bv, nv, alpha, threshold)
 	d := Delta{Model: k.model, Scenario: k.Scenario, Metric: m.Name, Unit: m.Unit,
-		Base: stat(bsum, len(bv)), New: stat(nsum, len(nv)), P: cmp.P}
-	if bsum.Center != 0 {
-		d.DeltaPct = (nsum.Center/bsum.Center - 1) * 100
-	}
+		Base: summarize(bv), New: summarize(nv), P: diff.P, DeltaPct: diff.DeltaPct}
 	worse := d.DeltaPct < 0 == m.Higher
 	switch {
-	case minUTestP(min(len(bv), len(nv))) > thr.CompareAlpha:
+	case !diff.Decidable:
 		d.Verdict = TooFew
-		d.Need = samplesNeeded(thr.CompareAlpha)
-	case cmp.P < thr.CompareAlpha && math.Abs(d.DeltaPct) > threshold*100 && worse:
+		d.Need = samplesNeeded(alpha)
+	case diff.Differ && worse:
 		d.Verdict = Worse
-	case cmp.P < thr.CompareAlpha && math.Abs(d.DeltaPct) > threshold*100:
+	case diff.Differ:
 		d.Verdict = Better
 	default:
 		d.Verdict = NoChange
@@ -186,32 +172,18 @@ func compareOne(k cellKey, m Metric, bv, nv []float64, thr *benchmath.Thresholds
 	return d
 }
 
-func stat(s benchmath.Summary, n int) Stat {
-	return Stat{N: n, Median: s.Center, Lo: s.Lo, Hi: s.Hi, Confidence: s.Confidence}
-}
+// boundedN is the fewest samples with a finite 95% interval of the median.
+const boundedN = 6
 
-// minUTestP is the smallest two-sided p-value a Mann-Whitney U test can
-// give with n samples on each side (total separation): 2 / C(2n, n). Below
-// 4 samples a side it never reaches 0.05, however large the change.
-func minUTestP(n int) float64 {
-	if n < 1 {
-		return 1
-	}
-	c := 1.0
-	for i := 1; i <= n; i++ {
-		c = c * float64(n+i) / float64(i)
-	}
-	return math.Min(1, 2/c)
-}
-
-// samplesNeeded is the fewest samples a side that can reach alpha.
-func samplesNeeded(alpha float64) int {
-	for n := 1; n < 64; n++ {
-		if minUTestP(n) <= alpha {
-			return n
+// FailedCells describes, a line each, the cells of s that failed.
+func FailedCells(s *results.Suite) []string {
+	var out []string
+	for _, c := range s.Cells {
+		if c.Failed() {
+			out = append(out, fmt.Sprintf("%s (%s) repetition %d: %s", c.Model, c.Scenario, c.Rep, c.Error))
 		}
 	}
-	return 64
+	return out
 }
 
 // Regressed lists the deltas that fail the gate.
@@ -220,7 +192,7 @@ func Regressed(ds []Delta) []Delta { return withVerdict(ds, Worse) }
 // Undecided lists the deltas with too few samples.
 func Undecided(ds []Delta) []Delta { return withVerdict(ds, TooFew) }
 
-func withVerdict(ds []Delta, verdict string) []Delta {
+func withVerdict(ds []Delta, verdict Verdict) []Delta {
 	var out []Delta
 	for _, d := range ds {
 		if d.Verdict == verdict {
@@ -240,12 +212,12 @@ func fmtValue(v float64, unit string) string {
 
 func (d Delta) row() []string {
 	ci := func(s Stat) string {
-		if math.IsInf(s.Lo, 0) || math.IsInf(s.Hi, 0) {
-			return fmt.Sprintf("%s (n=%d, CI ±∞)", fmtValue(s.Median, d.Unit), s.N)
+		if !s.Bounded() {
+			return fmt.Sprintf("%s [unbounded: n=%d < %d] n=%d", fmtValue(s.Median, d.Unit), s.N, boundedN, s.N)
 		}
 		return fmt.Sprintf("%s [%s, %s] n=%d", fmtValue(s.Median, d.Unit), fmtValue(s.Lo, d.Unit), fmtValue(s.Hi, d.Unit), s.N)
 	}
-	verdict := d.Verdict
+	verdict := string(d.Verdict)
 	if d.Verdict == TooFew {
 		verdict = fmt.Sprintf("%s (need ≥ %d per side)", TooFew, d.Need)
 	}
@@ -265,7 +237,7 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 			Alpha     float64 `json:"alpha"`
 			Regressed int     `json:"regressed"`
 			Deltas    []Delta `json:"deltas"`
-		}{cfg.Threshold, cfg.Alpha, len(Regressed(ds)), jsonSafe(ds)})
+		}{cfg.Threshold, cfg.Alpha, len(Regressed(ds)), ds})
 	case "md":
 		var b strings.Builder
 		reg := Regressed(ds)
@@ -282,7 +254,7 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 		for _, d := range ds {
 			cells := d.row()
 			if d.Verdict == Worse {
-				cells[len(cells)-1] = "**" + Worse + "**"
+				cells[len(cells)-1] = "**" + string(Worse) + "**"
 			}
 			for i := range cells {
 				cells[i] = mdEscape(cells[i])
@@ -301,20 +273,4 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 		}
 		return t.Render()
 	}
-}
-
-// jsonSafe replaces infinite interval bounds (no JSON form) with 0.
-func jsonSafe(ds []Delta) []Delta {
-	out := slices.Clone(ds)
-	for i := range out {
-		for _, s := range []*Stat{&out[i].Base, &out[i].New} {
-			if math.IsInf(s.Lo, 0) {
-				s.Lo = 0
-			}
-			if math.IsInf(s.Hi, 0) {
-				s.Hi = 0
-			}
-		}
-	}
-	return out
 }

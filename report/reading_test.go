@@ -7,29 +7,57 @@ import (
 	"iobench/results"
 )
 
-func row(model string, thr float64, p99 int64) Row {
-	return Row{Model: model, Reps: 1, Throughput: thr, Jain: 1, Latency: results.Percentiles{P99: p99}}
+// row is a fair, measured row with one throughput and p99 per repetition.
+func row(model string, tput []float64, p99 []float64) Row {
+	r := Row{Model: model, Reps: len(tput), Jain: 1, tput: tput, p99s: p99}
+	r.Throughput, r.P99 = Spread(tput), Spread(p99)
+	return r
 }
 
-// TestReading: a lead beyond the noise margin is named with its reason;
-// models within it are called level, with no winner and no story.
+func rep(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v * (1 + 0.01*float64(i)) // a little spread, no ties
+	}
+	return out
+}
+
+// TestReading: a lead the Mann-Whitney test supports is named with its
+// reason; models it can't tell apart are level; too few repetitions rank
+// nothing; unfair and failed rows never lead.
 func TestReading(t *testing.T) {
 	sc := results.Scenario{Conns: 1000}
+	unfair := row("blocking", rep(200_000, 5), rep(1e5, 5))
+	unfair.Jain, unfair.ZeroConn = 0.12, 703
+	failed := row("epoll", rep(300_000, 5), rep(1e5, 5))
+	failed.Failures = []string{"server died: the server exited during the run"}
 	for _, c := range []struct {
 		name     string
 		rows     []Row
 		want     []string
 		dontWant []string
 	}{
-		{"clear lead", []Row{row("poll", 50_000, 9e6), row("epoll", 120_000, 2e6), row("select", 40_000, 9e6)},
-			[]string{"epoll led with 120,000 replies/s, 2.40× poll (next) and 3.0× select (last): it reports only the ready"},
-			[]string{"level", "Lowest p99"}},
-		{"level", []Row{row("epoll", 100_000, 2e6), row("poll", 104_000, 2.1e6), row("iouring", 96_000, 2.05e6), row("blocking", 30_000, 9e6)},
-			[]string{"poll, epoll and iouring were level at 96,000 to 104,000 replies/s (within 10%", "blocking was last at 3.5× fewer"},
-			[]string{"led with", "Lowest p99", "O(n)"}},
-		{"level, one clearly lower p99", []Row{row("epoll", 100_000, 1e6), row("poll", 101_000, 2e6)},
-			[]string{"poll and epoll were level", "Lowest p99: epoll (1ms, next poll 2ms)."},
+		{"clear lead", []Row{row("poll", rep(50_000, 5), rep(9e6, 5)), row("epoll", rep(120_000, 5), rep(2e6, 5)), row("select", rep(10_000, 5), rep(9e6, 5))},
+			[]string{"epoll led with 122,400 replies/s", "× poll (next, p=0.008)", "it reports only the ready", "Collapsed: select"},
+			[]string{"level"}},
+		{"overlapping samples are level", []Row{row("epoll", []float64{100, 104, 98, 103, 99}, rep(2e6, 5)), row("poll", []float64{101, 97, 105, 100, 102}, rep(2e6, 5))},
+			[]string{"were level"},
+			[]string{"led with", "Lowest p99"}},
+		{"separated but within 5% is level", []Row{row("epoll", rep(100_000, 5), rep(2e6, 5)), row("poll", rep(103_500, 5), rep(2e6, 5))},
+			[]string{"poll and epoll were level"},
 			[]string{"led with"}},
+		{"three repetitions rank nothing", []Row{row("epoll", rep(120_000, 3), rep(2e6, 3)), row("poll", rep(50_000, 3), rep(2e6, 3))},
+			[]string{"Not a ranking", "needs ≥ 4 per model"},
+			[]string{"led with", "level"}},
+		{"an unfair model does not lead", []Row{unfair, row("epoll", rep(120_000, 5), rep(2e6, 5)), row("poll", rep(50_000, 5), rep(9e6, 5))},
+			[]string{"epoll led", "blocking is not ranked: unfair (Jain 0.12, 703", "covers only the replies it gave"},
+			[]string{"blocking led", "Lowest p99: blocking"}},
+		{"a failed model does not lead", []Row{failed, row("poll", rep(50_000, 5), rep(9e6, 5)), row("select", rep(20_000, 5), rep(9e6, 5))},
+			[]string{"poll led", "epoll is not ranked: 1 of 6 repetition(s) failed (server died"},
+			[]string{"epoll led"}},
+		{"a clearly lower p99 is named", []Row{row("epoll", []float64{100, 104, 98, 103, 99}, rep(1e6, 5)), row("poll", []float64{101, 97, 105, 100, 102}, rep(3e6, 5))},
+			[]string{"were level", "Lowest p99: epoll"},
+			nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := reading(Table{Scenario: sc, Rows: c.rows})
@@ -44,5 +72,21 @@ func TestReading(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpread: a 95% interval of the median from six samples on, the
+// range with its own confidence below that, nothing for one sample.
+func TestSpread(t *testing.T) {
+	if s := Spread([]float64{5}); s.N != 1 || s.Median != 5 || s.Bounded() {
+		t.Errorf("one sample: %+v", s)
+	}
+	s := Spread([]float64{3, 1, 2})
+	if s.Lo != 1 || s.Hi != 3 || s.Median != 2 || s.Confidence != 0.75 {
+		t.Errorf("three samples: %+v; want range [1, 3] at 75%%", s)
+	}
+	s = Spread([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	if !s.Bounded() || s.Confidence < 0.95 || s.Lo <= 1 || s.Hi >= 10 {
+		t.Errorf("ten samples: %+v; want a 95%% interval inside the range", s)
 	}
 }

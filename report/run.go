@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -116,6 +117,17 @@ func Count(v float64) string {
 		b.WriteRune(ch)
 	}
 	return b.String()
+}
+
+// Compact formats a count in three significant figures ("148k", "1.23M").
+func Compact(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return fmt.Sprintf("%.3gM", v/1e6)
+	case a >= 1e4:
+		return fmt.Sprintf("%.3gk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 // Bytes formats a size in binary units.

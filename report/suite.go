@@ -2,8 +2,10 @@ package report
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -11,31 +13,68 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"iobench/results"
 )
 
-// Row is one model in one scenario, over its repetitions: the median of
-// each per-run figure, and latency from the runs' histograms merged.
+// Row is one model in one scenario, over its repetitions: each figure's
+// median with its spread (Spread), and latency percentiles from the runs'
+// histograms merged. Only measured repetitions count; failed ones are
+// listed in Failures and keep the row out of every ranking.
 type Row struct {
 	Model      string
-	Reps       int     // repetitions measured
-	Throughput float64 // replies/s, median
-	Bandwidth  float64 // bytes/s, median
-	Latency    results.Percentiles
-	CPUPerRep  float64 // server CPU ns per reply, median
-	MaxRSS     int64   // largest over repetitions
-	Threads    int     // largest over repetitions
-	VolCtx     int64   // median
-	InvolCtx   int64   // median
-	Requested  int
-	Est        int // fewest established over repetitions
-	Failed     int // most failed
-	Errors     uint64
-	Jain       float64 // lowest
-	Skipped    string
-	Failure    string
-	hist       *hdrhistogram.Histogram
+	Reps       int  // repetitions measured
+	Throughput Stat // replies/s
+	Bandwidth  Stat // bytes/s
+	// Latency is from the repetitions' histograms merged; P50, P99 and
+	// P999 are the spread of each repetition's own percentile.
+	Latency        results.Percentiles
+	P50, P99, P999 Stat
+	CPUPerRep      Stat  // server CPU ns per reply (N = 0: not measured)
+	MaxRSS         int64 // largest over repetitions (0: not measured)
+	Threads        int   // largest over repetitions (0: not measured)
+	CtxKnown       bool
+	VolCtx         int64 // median
+	InvolCtx       int64 // median
+	Requested      int
+	Est            int // fewest established over repetitions
+	Failed         int // most failed
+	Errors         uint64
+	Jain           float64 // lowest
+	ZeroConn       int     // most connections without a reply
+	Skipped        string
+	// Failures are the failed repetitions' reasons (one line each).
+	Failures []string
+	// Notes are the warnings of the measured and failed repetitions, one
+	// per label, in the order first seen.
+	Notes []Note
+	hist  *hdrhistogram.Histogram
+	tput  []float64 // per repetition, for the tests
+	p99s  []float64
+}
+
+// Note is one kind of warning on a row: its label, the first repetition's
+// full text, and in how many of the row's repetitions it came up.
+type Note struct {
+	Label string `json:"label"`
+	Text  string `json:"text"`
+	Reps  int    `json:"reps"`
+}
+
+// Fair reports whether every repetition served every connection evenly
+// (Jain ≥ loadgen's 0.9 and no connection without a reply): a leader can
+// only come from a fair row, since an unfair row's latency covers only the
+// replies it gave.
+func (r Row) Fair() bool { return r.Reps > 0 && r.Jain >= fairJain && r.ZeroConn == 0 }
+
+// fairJain is loadgen.FairJain (report does not import loadgen).
+const fairJain = 0.9
+
+// Ranked reports whether the row takes part in rankings: measured, no
+// failed repetition, fair.
+func (r Row) Ranked() bool {
+	return r.Reps > 0 && len(r.Failures) == 0 && r.Fair() && r.Throughput.Median > 0
 }
 
 // Table is the rows of one scenario and a one-line reading of them.
@@ -74,52 +113,99 @@ func Tables(s *results.Suite) []Table {
 	return out
 }
 
+// repSamples are one row's per-repetition figures.
+type repSamples struct {
+	tput, bw, p50, p99, p999, cpu []float64
+	vol, invol                    []float64
+}
+
 func aggregate(model string, cells []results.Cell) Row {
 	r := Row{Model: model, Jain: 1}
-	var tput, bw, cpu []float64
-	var vol, invol []int64
+	var smp repSamples
 	for _, c := range cells {
-		if c.Run == nil {
-			if c.Skipped != "" {
-				r.Skipped = c.Skipped
-			} else if c.Error != "" {
-				r.Failure = c.Error
-			}
+		if c.Skipped != "" {
+			r.Skipped = c.Skipped
 			continue
 		}
-		run := c.Run
-		r.Reps++
-		tput = append(tput, run.ThroughputPerSec)
-		bw = append(bw, run.BytesPerSec)
-		if h, err := run.Latency(); err == nil && h != nil {
-			if r.hist == nil {
-				r.hist = results.NewHistogram()
-			}
-			r.hist.Merge(h)
+		r.addNotes(c.AllWarnings())
+		if c.Failed() {
+			r.Failures = append(r.Failures, c.Error)
+			continue
 		}
-		if r.Reps == 1 || run.Connections.Established < r.Est {
-			r.Est = run.Connections.Established
+		if c.Run == nil {
+			continue
 		}
-		r.Requested = run.Connections.Requested
-		r.Failed = max(r.Failed, run.Connections.Failed)
-		r.Errors += run.Errors
-		r.Jain = min(r.Jain, run.Fairness.Jain)
-		if u := c.Server; u != nil {
-			cpu = append(cpu, u.CPUPerReplyNS)
-			r.MaxRSS = max(r.MaxRSS, u.MaxRSSBytes)
-			r.Threads = max(r.Threads, u.PeakThreads)
-			vol = append(vol, u.VolCtxSw)
-			invol = append(invol, u.InvolCtxSw)
-		}
+		r.add(c, &smp)
 	}
 	if r.Reps == 0 {
 		r.Jain = 0
 		return r
 	}
-	r.Throughput, r.Bandwidth, r.CPUPerRep = median(tput), median(bw), median(cpu)
-	r.VolCtx, r.InvolCtx = int64(median(toF(vol))), int64(median(toF(invol)))
+	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
+	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
+	if r.CtxKnown {
+		r.VolCtx, r.InvolCtx = int64(median(smp.vol)), int64(median(smp.invol))
+	}
 	r.Latency = results.PercentilesOf(r.hist)
+	r.tput, r.p99s = smp.tput, smp.p99
 	return r
+}
+
+// add counts one measured repetition.
+func (r *Row) add(c results.Cell, smp *repSamples) {
+	run := c.Run
+	r.Reps++
+	smp.tput = append(smp.tput, run.ThroughputPerSec)
+	smp.bw = append(smp.bw, run.BytesPerSec)
+	if run.LatencyNS.Count > 0 {
+		smp.p50 = append(smp.p50, float64(run.LatencyNS.P50))
+		smp.p99 = append(smp.p99, float64(run.LatencyNS.P99))
+		smp.p999 = append(smp.p999, float64(run.LatencyNS.P999))
+	}
+	if h, err := run.Latency(); err == nil && h != nil {
+		if r.hist == nil {
+			r.hist = results.NewHistogram()
+		}
+		r.hist.Merge(h)
+	}
+	if r.Reps == 1 || run.Connections.Established < r.Est {
+		r.Est = run.Connections.Established
+	}
+	r.Requested = run.Connections.Requested
+	r.Failed = max(r.Failed, run.Connections.Failed)
+	r.Errors += run.Errors
+	r.Jain = min(r.Jain, run.Fairness.Jain)
+	r.ZeroConn = max(r.ZeroConn, run.Fairness.ZeroConn)
+	u := c.Server
+	if u == nil {
+		return
+	}
+	if u.Measured("cpu") && u.CPUPerReplyNS > 0 {
+		smp.cpu = append(smp.cpu, u.CPUPerReplyNS)
+	}
+	if u.Measured("rss") {
+		r.MaxRSS = max(r.MaxRSS, u.MaxRSSBytes)
+	}
+	if u.Measured("threads") {
+		r.Threads = max(r.Threads, u.PeakThreads)
+	}
+	if u.Measured("ctx_switches") {
+		r.CtxKnown = true
+		smp.vol = append(smp.vol, float64(u.VolCtxSw))
+		smp.invol = append(smp.invol, float64(u.InvolCtxSw))
+	}
+}
+
+func (r *Row) addNotes(warnings []string) {
+	for _, w := range warnings {
+		label := results.WarningLabel(w)
+		i := slices.IndexFunc(r.Notes, func(n Note) bool { return n.Label == label })
+		if i < 0 {
+			r.Notes = append(r.Notes, Note{Label: label, Text: w})
+			i = len(r.Notes) - 1
+		}
+		r.Notes[i].Reps++
+	}
 }
 
 func median(v []float64) float64 {
@@ -132,14 +218,6 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func toF(v []int64) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // why says in a few words why a model leading fits how it works.
@@ -167,98 +245,254 @@ func why(model string, conns int) string {
 	return "how it waits suited this load"
 }
 
-// levelMargin: models whose throughput is within this factor of the
-// leader's are called level, not ranked; a single run on a shared 2-core
-// machine varies by about that much (docs/methodology.md).
-const levelMargin = 1.10
-
 // joinAnd lists names as "a, b and c".
 func joinAnd(names []string) string {
-	if len(names) == 1 {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// reading is the one-line summary of a table.
-func reading(t Table) string {
-	var ok []Row
+func modelNames(rows []Row) []string {
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r.Model
+	}
+	return names
+}
+
+// collapseFactor: a model this many times below the leader collapsed.
+const collapseFactor = 3
+
+// verdict is a table's ranking: who leads, who is level with the leader,
+// who is below, and who is not ranked and why.
+type verdict struct {
+	ranked    []Row // by median throughput, highest first
+	level     []Row // the leader and every model not told apart from it
+	below     []Row // told apart from the leader, highest first
+	decidable bool  // enough repetitions for the test to reach alpha
+	unfair    []Row
+	failed    []Row
+}
+
+func judge(t Table) verdict {
+	var v verdict
 	for _, r := range t.Rows {
-		if r.Reps > 0 && r.Throughput > 0 {
-			ok = append(ok, r)
+		switch {
+		case r.Reps == 0 && len(r.Failures) == 0:
+			// skipped
+		case len(r.Failures) > 0:
+			v.failed = append(v.failed, r)
+		case !r.Fair():
+			v.unfair = append(v.unfair, r)
+		case r.Ranked():
+			v.ranked = append(v.ranked, r)
 		}
 	}
-	if len(ok) == 0 {
-		return "No model was measured in this scenario."
+	if len(v.ranked) == 0 {
+		return v
 	}
-	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Throughput > ok[j].Throughput })
-	lead, last := ok[0], ok[len(ok)-1]
-	level := 1 // how many models are within levelMargin of the leader
-	for level < len(ok) && ok[level].Throughput*levelMargin >= lead.Throughput {
-		level++
+	sort.SliceStable(v.ranked, func(i, j int) bool { return v.ranked[i].Throughput.Median > v.ranked[j].Throughput.Median })
+	reps := v.ranked[0].Reps
+	for _, r := range v.ranked {
+		reps = min(reps, r.Reps)
 	}
-	var s string
+	v.decidable = minUTestP(reps) <= Alpha
+	lead := v.ranked[0]
+	v.level = []Row{lead}
+	for _, r := range v.ranked[1:] {
+		if differ(lead.tput, r.tput, Alpha, MinDelta).Differ {
+			v.below = append(v.below, r)
+		} else {
+			v.level = append(v.level, r)
+		}
+	}
+	return v
+}
+
+// reading is the one-paragraph summary of a table.
+func reading(t Table) string {
+	v := judge(t)
+	var b strings.Builder
 	switch {
-	case level > 1:
-		// No winner, and no story about why it won: runs of one model on
-		// this kind of machine differ by more than that.
-		names := make([]string, level)
-		for i := range names {
-			names[i] = ok[i].Model
+	case len(v.ranked) == 0:
+		b.WriteString("No model was measured fairly and without failure in this scenario.")
+	case len(v.ranked) == 1:
+		fmt.Fprintf(&b, "Only %s was measured fairly and without failure (%s replies/s).", v.ranked[0].Model, Count(v.ranked[0].Throughput.Median))
+	case !v.decidable:
+		var parts []string
+		for _, r := range v.ranked {
+			parts = append(parts, fmt.Sprintf("%s %s", r.Model, Count(r.Throughput.Median)))
 		}
-		s = fmt.Sprintf("%s were level at %s to %s replies/s (within %.0f%%, less than runs vary here: not a ranking; --repeat and iobench compare can tell)",
-			joinAnd(names), Count(ok[level-1].Throughput), Count(lead.Throughput), (levelMargin-1)*100)
-		if level < len(ok) {
-			s += fmt.Sprintf("; %s was last at %.1f× fewer", last.Model, lead.Throughput/last.Throughput)
-		}
-		s += "."
+		fmt.Fprintf(&b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians in replies/s: %s.",
+			v.ranked[len(v.ranked)-1].Reps, samplesNeeded(Alpha), strings.Join(parts, ", "))
+	case len(v.level) > 1:
+		fmt.Fprintf(&b, "%s were level (not told apart from %s's %s replies/s: Mann-Whitney p ≥ %.2f or within %.0f%%).",
+			joinAnd(modelNames(v.level)), v.level[0].Model, Count(v.level[0].Throughput.Median), Alpha, MinDelta*100)
 	default:
-		s = fmt.Sprintf("%s led with %s replies/s", lead.Model, Count(lead.Throughput))
-		if len(ok) > 1 {
-			s += fmt.Sprintf(", %.2f× %s (next)", lead.Throughput/ok[1].Throughput, ok[1].Model)
-			if len(ok) > 2 {
-				s += fmt.Sprintf(" and %.1f× %s (last)", lead.Throughput/last.Throughput, last.Model)
+		lead, next := v.ranked[0], v.ranked[1]
+		fmt.Fprintf(&b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
+			lead.Throughput.Median/next.Throughput.Median, next.Model, differ(lead.tput, next.tput, Alpha, MinDelta).P, why(lead.Model, t.Scenario.Conns))
+	}
+	if v.decidable && len(v.ranked) > 1 {
+		lead := v.ranked[0]
+		var collapsed []string
+		for _, r := range v.below {
+			if r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+				collapsed = append(collapsed, fmt.Sprintf("%s (%.1f× fewer)", r.Model, lead.Throughput.Median/r.Throughput.Median))
 			}
 		}
-		s += ": " + why(lead.Model, t.Scenario.Conns) + "."
-	}
-	// A closed loop times only the replies that came: a model that starved
-	// some connections can show a fine p99. Say so, and leave it out of
-	// the latency comparison.
-	var fair []Row
-	for _, r := range ok {
-		if r.Jain < 0.5 {
-			s += fmt.Sprintf(" %s was unfair (Jain %.2f): some connections waited while others were served, so its latency covers only the replies it gave.", r.Model, r.Jain)
-			continue
+		if len(collapsed) > 0 {
+			fmt.Fprintf(&b, " Collapsed: %s.", joinAnd(collapsed))
 		}
-		fair = append(fair, r)
+		b.WriteString(lowestP99(v))
 	}
-	sort.SliceStable(fair, func(i, j int) bool { return fair[i].Latency.P99 < fair[j].Latency.P99 })
-	// Name the lowest p99 when it is clearly lowest and not the leader's
-	// (the leader's row speaks for itself).
-	if len(fair) > 1 && fair[0].Latency.P99 > 0 && float64(fair[1].Latency.P99) >= float64(fair[0].Latency.P99)*levelMargin &&
-		(level > 1 || fair[0].Model != lead.Model) {
-		s += fmt.Sprintf(" Lowest p99: %s (%s, next %s %s).", fair[0].Model, Dur(fair[0].Latency.P99), fair[1].Model, Dur(fair[1].Latency.P99))
+	for _, r := range v.unfair {
+		fmt.Fprintf(&b, " %s is not ranked: unfair (Jain %.2f, %d connection(s) without a reply): its latency covers only the replies it gave.", r.Model, r.Jain, r.ZeroConn)
+	}
+	for _, r := range v.failed {
+		fmt.Fprintf(&b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, firstClause(r.Failures[0]))
+	}
+	var bound []string
+	for _, r := range v.ranked {
+		if r.note("generator-bound") != nil {
+			bound = append(bound, r.Model)
+		}
+	}
+	if len(bound) > 0 {
+		fmt.Fprintf(&b, " Generator-bound: %s (the load generator was near its CPU limit: those figures may be its ceiling, not the server's).", joinAnd(bound))
+	}
+	return b.String()
+}
+
+// lowestP99 names the ranked model whose p99 is told apart as lower than
+// every other's, when there is one.
+func lowestP99(v verdict) string {
+	rows := slices.Clone(v.ranked)
+	rows = slices.DeleteFunc(rows, func(r Row) bool { return len(r.p99s) == 0 })
+	if len(rows) < 2 {
+		return ""
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].P99.Median < rows[j].P99.Median })
+	best := rows[0]
+	for _, r := range rows[1:] {
+		if !differ(best.p99s, r.p99s, Alpha, MinDelta).Differ {
+			return ""
+		}
+	}
+	return fmt.Sprintf(" Lowest p99: %s (%s, next %s %s).", best.Model, Dur(int64(best.P99.Median)), rows[1].Model, Dur(int64(rows[1].P99.Median)))
+}
+
+func (r Row) note(label string) *Note {
+	for i := range r.Notes {
+		if r.Notes[i].Label == label {
+			return &r.Notes[i]
+		}
+	}
+	return nil
+}
+
+// firstClause shortens a failure line to its first clause.
+func firstClause(s string) string {
+	if i := strings.Index(s, "; "); i > 0 {
+		s = s[:i]
 	}
 	return s
 }
 
-var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "server RSS", "threads", "ctx sw vol/invol", "conns est/req (failed)", "errors", "fairness"}
+var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "server RSS", "threads", "ctx sw vol/invol", "conns est/req (failed)", "errors", "fairness", "notes"}
+
+// unknown stands for a figure that was not measured (never 0).
+const unknown = "—"
 
 func (r Row) cells() []string {
 	switch {
 	case r.Reps == 0 && r.Skipped != "":
 		return padRow(r.Model, "skipped: "+r.Skipped)
+	case r.Reps == 0 && len(r.Failures) > 0:
+		row := padRow(r.Model, "failed: "+firstClause(r.Failures[0]))
+		row[len(row)-1] = r.noteLabels()
+		return row
 	case r.Reps == 0:
-		return padRow(r.Model, "failed: "+r.Failure)
+		return padRow(r.Model, "not measured")
 	}
 	conns := fmt.Sprintf("%d/%d", r.Est, r.Requested)
 	if r.Failed > 0 {
 		conns += fmt.Sprintf(" (%d)", r.Failed)
 	}
-	return []string{r.Model, Count(r.Throughput), Dur(r.Latency.P50), Dur(r.Latency.P99), Dur(r.Latency.P999), Dur(r.Latency.Max),
-		Dur(int64(r.CPUPerRep)), Bytes(r.MaxRSS), strconv.Itoa(r.Threads), fmt.Sprintf("%d/%d", r.VolCtx, r.InvolCtx),
-		conns, strconv.FormatUint(r.Errors, 10), fmt.Sprintf("%.3f", r.Jain)}
+	dur := func(v float64) string { return Dur(int64(v)) }
+	rss, threads, ctx := unknown, unknown, unknown
+	if r.MaxRSS > 0 {
+		rss = Bytes(r.MaxRSS)
+	}
+	if r.Threads > 0 {
+		threads = strconv.Itoa(r.Threads)
+	}
+	if r.CtxKnown {
+		ctx = fmt.Sprintf("%d/%d", r.VolCtx, r.InvolCtx)
+	}
+	maxLat := unknown
+	if r.Latency.Count > 0 {
+		maxLat = Dur(r.Latency.Max)
+	}
+	return []string{r.Model, fmtStat(r.Throughput, Count, Compact), fmtStat(r.P50, dur, dur), fmtStat(r.P99, dur, dur), fmtStat(r.P999, dur, dur), maxLat,
+		fmtStat(r.CPUPerRep, dur, dur), rss, threads, ctx, conns, strconv.FormatUint(r.Errors, 10), fmt.Sprintf("%.3f", r.Jain), r.noteLabels()}
+}
+
+// fmtStat writes a median and, over several repetitions, its interval
+// ("153,206 [148k–160k]"); unknown when nothing was measured.
+func fmtStat(s Stat, center, ends func(float64) string) string {
+	switch {
+	case s.N == 0:
+		return unknown
+	case s.N == 1 || !s.Bounded():
+		return center(s.Median)
+	}
+	return center(s.Median) + " [" + ends(s.Lo) + "–" + ends(s.Hi) + "]"
+}
+
+// noteLabels is the notes column: each warning's label, with how many
+// repetitions had it when not all did.
+func (r Row) noteLabels() string {
+	total := r.Reps + len(r.Failures)
+	var parts []string
+	if n := len(r.Failures); n > 0 {
+		parts = append(parts, fmt.Sprintf("FAILED %d/%d", n, total))
+	}
+	for _, n := range r.Notes {
+		if n.Reps < total {
+			parts = append(parts, fmt.Sprintf("%s %d/%d", n.Label, n.Reps, total))
+		} else {
+			parts = append(parts, n.Label)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noteLines are a table's notes in full, a line per model and label.
+func noteLines(t Table) []string {
+	var out []string
+	for _, r := range t.Rows {
+		total := r.Reps + len(r.Failures)
+		for _, f := range r.Failures {
+			out = append(out, fmt.Sprintf("%s: FAILED: %s", r.Model, f))
+		}
+		for _, n := range r.Notes {
+			reps := ""
+			if total > 1 {
+				reps = fmt.Sprintf(" (%d of %d repetitions)", n.Reps, total)
+			}
+			text := n.Text
+			if !strings.HasPrefix(text, n.Label+": ") {
+				text = n.Label + ": " + text
+			}
+			out = append(out, fmt.Sprintf("%s%s: %s", r.Model, reps, text))
+		}
+	}
+	return out
 }
 
 func padRow(model, note string) []string {
@@ -267,38 +501,56 @@ func padRow(model, note string) []string {
 	return row
 }
 
-// WriteTerminal prints every scenario as a table.
+// newTable is a terminal table that prints headers as written.
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNone))
+}
+
+// WriteTerminal prints every scenario as a table with its notes and reading.
 func WriteTerminal(w io.Writer, s *results.Suite) error {
-	if err := emulatedNote(w, s, ""); err != nil {
-		return err
-	}
+	var b strings.Builder
+	emulatedNote(&b, s, "")
+	b.WriteString(spreadNote(s) + "\n")
 	for _, t := range Tables(s) {
-		if _, err := fmt.Fprintf(w, "\n%s\n", t.Scenario); err != nil {
-			return err
-		}
-		tw := tablewriter.NewWriter(w)
-		tw.Header(header)
+		fmt.Fprintf(&b, "\n%s\n", t.Scenario)
+		tt := newTable(&b)
+		tt.Header(header)
 		for _, r := range t.Rows {
-			if err := tw.Append(r.cells()); err != nil {
+			if err := tt.Append(r.cells()); err != nil {
 				return err
 			}
 		}
-		if err := tw.Render(); err != nil {
+		if err := tt.Render(); err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintln(w, t.Reading); err != nil {
-			return err
+		for _, n := range noteLines(t) {
+			b.WriteString("  note: " + n + "\n")
 		}
+		b.WriteString(t.Reading + "\n")
 	}
-	return nil
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
-func emulatedNote(w io.Writer, s *results.Suite, prefix string) error {
+func emulatedNote(w io.Writer, s *results.Suite, prefix string) {
 	if e := s.Environment.Emulated; e != "" {
-		_, err := fmt.Fprintf(w, "%s**Emulated (%s): these numbers show correctness, not performance.**\n", prefix, e)
-		return err
+		fmt.Fprintf(w, "%s**Emulated (%s): these numbers show correctness, not performance.**\n", prefix, e)
 	}
-	return nil
+}
+
+// spreadNote says what the intervals in the tables are.
+func spreadNote(s *results.Suite) string {
+	reps := maxRep(s)
+	if reps <= 1 {
+		return "One repetition per cell: no intervals, and no ranking (runs of the same cell on a shared machine differ by ±30%); use --repeat 5."
+	}
+	conf := 1 - 2*math.Pow(0.5, float64(reps))
+	if reps >= boundedN {
+		return fmt.Sprintf("Figures are medians over %d repetitions with the 95%% confidence interval of the median [lo–hi]; max, RSS and threads are the largest over repetitions. Models are level unless a Mann-Whitney test tells them apart (p < %.2f and more than %.0f%%).",
+			reps, Alpha, MinDelta*100)
+	}
+	return fmt.Sprintf("Figures are medians over %d repetitions with their range [lo–hi] (with %d samples the range is a %.0f%% interval of the median; a 95%% interval needs %d); max, RSS and threads are the largest over repetitions. Models are level unless a Mann-Whitney test tells them apart (p < %.2f and more than %.0f%%).",
+		reps, reps, conf*100, boundedN, Alpha, MinDelta*100)
 }
 
 // WriteMarkdown writes the report; charts are the SVG files to link.
@@ -308,42 +560,34 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 	if s.Interrupted {
 		b.WriteString("**Interrupted: this run was cut short; only the cells below were measured.**\n\n")
 	}
-	var em strings.Builder
-	emulatedNote(&em, s, "")
-	if em.Len() > 0 {
-		b.WriteString(em.String() + "\n")
-	}
-	e, c := s.Environment, s.Config
-	b.WriteString("| environment | |\n|---|---|\n")
-	for _, kv := range [][2]string{
-		{"OS / kernel", e.OS + "/" + e.Arch + " " + e.Kernel},
-		{"CPU", fmt.Sprintf("%s, %d cores", e.CPUModel, e.Cores)},
-		{"Go / iobench", e.Go + " / " + e.Iobench},
-		{"when", e.Time.Format("2006-01-02 15:04 MST")},
-		{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
-		{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat)},
-	} {
-		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
-	}
-	b.WriteString("\nLatency percentiles come from the repetitions' histograms merged; the other figures are medians over repetitions. Server CPU is the server process's user+system time over the measured window divided by the replies in it.\n")
+	emulatedNote(&b, s, "")
+	tables := Tables(s)
+	b.WriteString(Summary(s, tables))
+	writeSettings(&b, s)
+	b.WriteString("\n" + spreadNote(s) + " The max column comes from the repetitions' latency histograms merged. Server CPU is the server process's user+system time over the measured window divided by the replies in it. `—` is a figure not measured here. Notes are explained under each table and in docs/methodology.md.\n")
 	var skipped, failed []string
-	for _, t := range Tables(s) {
+	for _, t := range tables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Scenario)
 		b.WriteString("| " + strings.Join(header, " | ") + " |\n|" + strings.Repeat("---|", len(header)) + "\n")
 		for _, r := range t.Rows {
-			if r.Reps == 0 {
-				if r.Skipped != "" {
-					skipped = append(skipped, fmt.Sprintf("%s, %s: %s", r.Model, t.Scenario, r.Skipped))
-				} else {
-					failed = append(failed, fmt.Sprintf("%s, %s: %s", r.Model, t.Scenario, r.Failure))
-				}
+			if r.Reps == 0 && r.Skipped != "" {
+				skipped = append(skipped, fmt.Sprintf("%s, %s: %s", r.Model, t.Scenario, r.Skipped))
 				continue
+			}
+			for _, f := range r.Failures {
+				failed = append(failed, fmt.Sprintf("%s, %s: %s", r.Model, t.Scenario, f))
 			}
 			cells := r.cells()
 			for i := range cells {
 				cells[i] = mdEscape(cells[i])
 			}
 			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+		if notes := noteLines(t); len(notes) > 0 {
+			b.WriteString("\nNotes:\n\n")
+			for _, n := range notes {
+				b.WriteString("- " + mdEscape(n) + "\n")
+			}
 		}
 		b.WriteString("\n" + t.Reading + "\n")
 	}
@@ -369,6 +613,36 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 	return err
 }
 
+// writeSettings is the environment table, or one per source suite when
+// the merged suites differ.
+func writeSettings(b *strings.Builder, s *results.Suite) {
+	sources := s.Sources
+	if len(sources) == 0 {
+		sources = []results.Source{{Environment: s.Environment, Config: s.Config, Cells: len(s.Cells)}}
+	} else {
+		fmt.Fprintf(b, "\n**Merged from %d suites with different settings or machines: their cells are pooled below; each suite's settings follow.**\n", len(sources))
+	}
+	for i, src := range sources {
+		e, c := src.Environment, src.Config
+		title := "environment"
+		if len(s.Sources) > 0 {
+			title = fmt.Sprintf("suite %d (%d cells)", i+1, src.Cells)
+		}
+		fmt.Fprintf(b, "\n| %s | |\n|---|---|\n", title)
+		for _, kv := range [][2]string{
+			{"OS / kernel", e.OS + "/" + e.Arch + " " + e.Kernel},
+			{"CPU", fmt.Sprintf("%s, %d cores", e.CPUModel, e.Cores)},
+			{"Go / iobench", e.Go + " / " + e.Iobench},
+			{"when", e.Time.Format("2006-01-02 15:04 MST")},
+			{"server host / generator host", "this machine / this machine, over loopback"},
+			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
+			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat)},
+		} {
+			fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+		}
+	}
+}
+
 func cpuList(c []int) string {
 	if len(c) == 0 {
 		return "not pinned"
@@ -388,24 +662,24 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 	cw.Write([]string{"model", "mode", "conns", "size", "work", "depth", "rate", "idle_conns", "rep",
 		"throughput_per_sec", "bytes_per_sec", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns",
 		"server_cpu_per_reply_ns", "server_max_rss_bytes", "server_peak_threads", "server_vol_ctx", "server_invol_ctx",
-		"conns_requested", "conns_established", "conns_failed", "errors", "jain", "interrupted", "skipped", "error"})
+		"conns_requested", "conns_established", "conns_failed", "errors", "jain", "interrupted", "skipped", "failed", "error", "notes"})
 	for _, c := range s.Cells {
 		row := []string{c.Model, c.Mode, strconv.Itoa(c.Conns), strconv.Itoa(c.Size), c.Work, strconv.Itoa(c.Depth),
 			ff(c.Rate), strconv.Itoa(c.IdleConns), strconv.Itoa(c.Rep)}
 		if r := c.Run; r != nil {
 			l := r.LatencyNS
 			row = append(row, ff(r.ThroughputPerSec), ff(r.BytesPerSec), i64(l.P50), i64(l.P90), i64(l.P99), i64(l.P999), i64(l.P9999), i64(l.Max))
-			u := c.Server
-			if u == nil {
-				u = &results.ServerUsage{}
-			}
-			row = append(row, ff(u.CPUPerReplyNS), i64(u.MaxRSSBytes), strconv.Itoa(u.PeakThreads), i64(u.VolCtxSw), i64(u.InvolCtxSw),
-				strconv.Itoa(r.Connections.Requested), strconv.Itoa(r.Connections.Established), strconv.Itoa(r.Connections.Failed),
+			row = append(row, serverCSV(c.Server)...)
+			row = append(row, strconv.Itoa(r.Connections.Requested), strconv.Itoa(r.Connections.Established), strconv.Itoa(r.Connections.Failed),
 				strconv.FormatUint(r.Errors, 10), strconv.FormatFloat(r.Fairness.Jain, 'f', 4, 64), strconv.FormatBool(r.Interrupted))
 		} else {
 			row = append(row, make([]string, 19)...)
 		}
-		row = append(row, c.Skipped, c.Error)
+		var labels []string
+		for _, w := range c.AllWarnings() {
+			labels = append(labels, results.WarningLabel(w))
+		}
+		row = append(row, c.Skipped, strconv.FormatBool(c.Failed()), c.Error, strings.Join(labels, ";"))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -414,5 +688,83 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 	return cw.Error()
 }
 
+// serverCSV is the server's figures, empty where not measured.
+func serverCSV(u *results.ServerUsage) []string {
+	out := make([]string, 5)
+	if u == nil {
+		return out
+	}
+	if u.Measured("cpu") && u.CPUPerReplyNS > 0 {
+		out[0] = ff(u.CPUPerReplyNS)
+	}
+	if u.Measured("rss") && u.MaxRSSBytes > 0 {
+		out[1] = i64(u.MaxRSSBytes)
+	}
+	if u.Measured("threads") && u.PeakThreads > 0 {
+		out[2] = strconv.Itoa(u.PeakThreads)
+	}
+	if u.Measured("ctx_switches") {
+		out[3], out[4] = i64(u.VolCtxSw), i64(u.InvolCtxSw)
+	}
+	return out
+}
+
 func ff(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 func i64(v int64) string  { return strconv.FormatInt(v, 10) }
+
+// WriteJSON writes the tables as JSON: per scenario, each model's figures
+// with their intervals, notes and failures, and the reading.
+func WriteJSON(w io.Writer, s *results.Suite) error {
+	type jsonRow struct {
+		Model      string              `json:"model"`
+		Reps       int                 `json:"reps"`
+		Skipped    string              `json:"skipped,omitempty"`
+		Failures   []string            `json:"failures,omitempty"`
+		Fair       bool                `json:"fair"`
+		Ranked     bool                `json:"ranked"`
+		Throughput Stat                `json:"throughput_per_sec"`
+		Bandwidth  Stat                `json:"bytes_per_sec"`
+		P50        Stat                `json:"p50_ns"`
+		P99        Stat                `json:"p99_ns"`
+		P999       Stat                `json:"p999_ns"`
+		Merged     results.Percentiles `json:"latency_merged_ns"`
+		CPUPerRep  *Stat               `json:"server_cpu_per_reply_ns"` // null: not measured
+		MaxRSS     *int64              `json:"server_max_rss_bytes"`
+		Threads    *int                `json:"server_peak_threads"`
+		Jain       float64             `json:"jain_min"`
+		ZeroConn   int                 `json:"zero_reply_conns_max"`
+		Errors     uint64              `json:"errors"`
+		Notes      []Note              `json:"notes,omitempty"`
+	}
+	type jsonTable struct {
+		Scenario results.Scenario `json:"scenario"`
+		Rows     []jsonRow        `json:"rows"`
+		Reading  string           `json:"reading"`
+	}
+	out := struct {
+		Spread string      `json:"intervals"`
+		Tables []jsonTable `json:"tables"`
+	}{Spread: spreadNote(s)}
+	for _, t := range Tables(s) {
+		jt := jsonTable{Scenario: t.Scenario, Reading: t.Reading}
+		for _, r := range t.Rows {
+			jr := jsonRow{Model: r.Model, Reps: r.Reps, Skipped: r.Skipped, Failures: r.Failures, Fair: r.Fair(), Ranked: r.Ranked(),
+				Throughput: r.Throughput, Bandwidth: r.Bandwidth, P50: r.P50, P99: r.P99, P999: r.P999, Merged: r.Latency,
+				Jain: r.Jain, ZeroConn: r.ZeroConn, Errors: r.Errors, Notes: r.Notes}
+			if r.CPUPerRep.N > 0 {
+				jr.CPUPerRep = &r.CPUPerRep
+			}
+			if r.MaxRSS > 0 {
+				jr.MaxRSS = &r.MaxRSS
+			}
+			if r.Threads > 0 {
+				jr.Threads = &r.Threads
+			}
+			jt.Rows = append(jt.Rows, jr)
+		}
+		out.Tables = append(out.Tables, jt)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

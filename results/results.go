@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -78,7 +79,41 @@ type Run struct {
 	Rate        *RateStats  `json:"rate,omitempty"`
 	Client      ClientCPU   `json:"client"`
 	Histograms  Histograms  `json:"histograms"`
-	Warnings    []string    `json:"warnings,omitempty"`
+	// Warnings say, a line each, why the numbers may not mean what they
+	// seem to. Each starts with a short label and a colon
+	// ("generator-bound: ..."): see WarningLabel.
+	Warnings []string `json:"warnings,omitempty"`
+	// Failures say why the run failed (replies corrupted, the server
+	// closed or reset busy connections, no reply at all), in the same
+	// "label: detail" form. A failed run is still written whole; its
+	// numbers must not be ranked.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// Failed reports whether the run failed (see Failures).
+func (r *Run) Failed() bool { return len(r.Failures) > 0 }
+
+// WarningLabel is the short label a warning or failure line starts with
+// ("generator-bound" of "generator-bound: the load generator used ..."),
+// or "warning" for a line without one.
+func WarningLabel(w string) string {
+	label, _, ok := strings.Cut(w, ": ")
+	if ok && label != "" && len(label) <= 24 && !strings.ContainsAny(label, ",.()%") {
+		return label
+	}
+	// Runs written before warnings had labels.
+	for prefix, label := range map[string]string{
+		"the load generator used": "generator-bound", "the server closed": "server closed conns",
+		"achieved ": "missed rate", "only ": "lost connections", "emulated": "emulated",
+	} {
+		if strings.HasPrefix(w, prefix) {
+			return label
+		}
+	}
+	if strings.Contains(w, "replies did not match") {
+		return "corrupted"
+	}
+	return "warning"
 }
 
 // RunConfig is what the run was asked to do.

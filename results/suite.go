@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Suite is one `iobench run`: the matrix it was asked for and every cell,
@@ -19,6 +20,17 @@ type Suite struct {
 	Cells       []Cell      `json:"cells"`
 	// Interrupted: the run was cut short; the cells measured so far are here.
 	Interrupted bool `json:"interrupted"`
+	// Sources are the suites a merged suite was made of, when their
+	// settings or machines differ (Merge); empty for one run.
+	Sources []Source `json:"sources,omitempty"`
+}
+
+// Source is one of the suites merged into another: its settings and
+// where it ran, so that a report can say which cells came from where.
+type Source struct {
+	Environment Environment `json:"environment"`
+	Config      SuiteConfig `json:"config"`
+	Cells       int         `json:"cells"`
 }
 
 // SuiteConfig is the matrix asked for.
@@ -45,10 +57,30 @@ type Cell struct {
 	Rep int `json:"rep"` // 1-based repetition
 	// Skipped says why the cell could not run (not a failure).
 	Skipped string `json:"skipped,omitempty"`
-	// Error says why a cell that should have run failed.
+	// Error says why a cell that should have run failed: it could not
+	// start, or it ran and failed (Run then holds what was measured, and
+	// its Failures the reasons). A failed cell is never ranked.
 	Error  string       `json:"error,omitempty"`
 	Run    *Run         `json:"run,omitempty"`
 	Server *ServerUsage `json:"server,omitempty"`
+	// Warnings are the cell's notes beyond its run's (the server's).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Measured reports whether the cell ran to the end without failing: only
+// such cells are ranked, summarised and charted.
+func (c Cell) Measured() bool { return c.Run != nil && c.Error == "" && c.Skipped == "" }
+
+// Failed reports whether the cell should have run and did not succeed.
+func (c Cell) Failed() bool { return c.Skipped == "" && c.Error != "" }
+
+// AllWarnings is every warning of the cell: its run's and its own.
+func (c Cell) AllWarnings() []string {
+	var w []string
+	if c.Run != nil {
+		w = append(w, c.Run.Warnings...)
+	}
+	return append(w, c.Warnings...)
 }
 
 // Scenario is what a cell's load looked like, apart from the model.
@@ -94,6 +126,17 @@ type ServerUsage struct {
 	// ExitedCleanly: the server exited 0 on SIGTERM within the grace time.
 	ExitedCleanly bool   `json:"exited_cleanly"`
 	ExitNote      string `json:"exit_note,omitempty"`
+	// DiedDuringRun: the server exited before it was asked to stop.
+	DiedDuringRun bool `json:"died_during_run,omitempty"`
+	// Unmeasured names the figures this OS or run could not measure
+	// ("cpu", "rss", "threads", "ctx_switches"): they are unknown, not 0.
+	Unmeasured []string `json:"unmeasured,omitempty"`
+}
+
+// Measured reports whether figure ("cpu", "rss", "threads",
+// "ctx_switches") was measured.
+func (u *ServerUsage) Measured(figure string) bool {
+	return u != nil && !slices.Contains(u.Unmeasured, figure)
 }
 
 // WriteFile writes s to path atomically.
@@ -155,16 +198,43 @@ func ReadSuite(path string) (*Suite, error) {
 }
 
 // Merge concatenates suites (for reports over several runs); the
-// environment and config are the first's, and Interrupted is any's.
+// environment and config are the first's, and Interrupted is any's. When
+// the suites' settings differ, Sources keeps each one's.
 func Merge(suites ...*Suite) *Suite {
 	if len(suites) == 0 {
 		return &Suite{Schema: SchemaVersion, Kind: "suite"}
 	}
 	out := *suites[0]
 	out.Cells = nil
+	out.Sources = nil
+	var sources []Source
+	differ := false
 	for _, s := range suites {
 		out.Cells = append(out.Cells, s.Cells...)
 		out.Interrupted = out.Interrupted || s.Interrupted
+		if len(s.Sources) > 0 { // already a merge: keep its parts
+			sources = append(sources, s.Sources...)
+			differ = true
+			continue
+		}
+		src := Source{Environment: s.Environment, Config: s.Config, Cells: len(s.Cells)}
+		if len(sources) > 0 && !sameSettings(sources[0], src) {
+			differ = true
+		}
+		sources = append(sources, src)
+	}
+	if differ {
+		out.Sources = sources
 	}
 	return &out
+}
+
+// sameSettings: two suites measured alike (same timing, pinning and
+// machine), so that their cells can be pooled without comment.
+func sameSettings(a, b Source) bool {
+	ca, cb := a.Config, b.Config
+	return ca.DurationNS == cb.DurationNS && ca.WarmupNS == cb.WarmupNS &&
+		slices.Equal(ca.ServerCPUs, cb.ServerCPUs) && slices.Equal(ca.ClientCPUs, cb.ClientCPUs) &&
+		a.Environment.Kernel == b.Environment.Kernel && a.Environment.CPUModel == b.Environment.CPUModel &&
+		a.Environment.Iobench == b.Environment.Iobench && a.Environment.Emulated == b.Environment.Emulated
 }

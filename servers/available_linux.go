@@ -5,7 +5,7 @@ func variants() []Variant {
 	m := modelsByName()
 	return []Variant{
 		{Model: m["blocking"], New: newBlocking},
-		{Model: m["select"], New: newSelect},
+		{Model: m["select"], New: newSelect, Limit: selectLimit},
 		{Model: m["poll"], New: newPoll},
 		{Model: m["nonblocking"], New: newNonblocking},
 		{Model: m["epoll"], New: newEpoll},

@@ -21,6 +21,11 @@ func listen(cfg Config, nonblock, reusePort bool) (*sock.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if reusePort {
+		if err := sock.CheckFree(ap); err != nil {
+			return nil, fmtListenErr(cfg.Addr, err)
+		}
+	}
 	l, err := sock.NewListener(ap, nonblock, reusePort)
 	if err != nil {
 		return nil, fmtListenErr(cfg.Addr, err)

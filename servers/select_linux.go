@@ -15,6 +15,19 @@ import (
 // after it, so each wakeup costs O(highest descriptor).
 type selectServer struct{ *loopServer }
 
+// selectReserve is the descriptors a server process holds besides its
+// connections (listener, wake-up, standard streams, the runtime's).
+const selectReserve = 16
+
+// selectLimit: past about FD_SETSIZE connections, new ones get
+// descriptors select can't wait on, and are refused.
+func selectLimit(conns int) string {
+	if conns+selectReserve > unix.FD_SETSIZE {
+		return fmt.Sprintf("select: %d connections need descriptors past FD_SETSIZE (%d)", conns, unix.FD_SETSIZE)
+	}
+	return ""
+}
+
 func newSelect(cfg Config) (Server, error) {
 	base, err := newLoopServer(cfg, false)
 	if err != nil {

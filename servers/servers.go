@@ -98,6 +98,17 @@ type Variant struct {
 	Probe func() error
 	// New binds a server for cfg; it does not start serving.
 	New func(cfg Config) (Server, error)
+	// Limit, when set, says why this variant can't hold conns connections
+	// at once (select's FD_SETSIZE), or "" when it can.
+	Limit func(conns int) string
+}
+
+// CantHold says why v can't hold conns connections at once, or "".
+func (v Variant) CantHold(conns int) string {
+	if v.Limit == nil {
+		return ""
+	}
+	return v.Limit(conns)
 }
 
 // Availability is one row of the model list for this machine.
@@ -132,6 +143,10 @@ func List() []Availability {
 	return out
 }
 
+// ErrConfig marks a setting the model can't take (an address that is not
+// HOST:PORT, a tunable of another model): the caller's input is wrong.
+var ErrConfig = errors.New("bad setting")
+
 // ErrUnknownModel is returned by Lookup for a name this OS does not have.
 var ErrUnknownModel = errors.New("unknown model")
 
@@ -151,6 +166,12 @@ func Lookup(name string) (Variant, error) {
 			}
 		}
 		return v, nil
+	}
+	for _, m := range Models() {
+		if m.Name == name {
+			return Variant{}, fmt.Errorf("servers: %w: %q is a %s model, not %s (have here: %s)", ErrUnknownModel, name,
+				strings.Join(m.OS, "/"), runtime.GOOS, strings.Join(AvailableNames(), ", "))
+		}
 	}
 	return Variant{}, fmt.Errorf("servers: %w %q on %s (have: %s)", ErrUnknownModel, name, runtime.GOOS, strings.Join(AvailableNames(), ", "))
 }
@@ -232,22 +253,22 @@ func (c Config) withDefaults() Config {
 // check rejects settings the model would silently ignore.
 func (c Config) check(m Model) error {
 	if c.Loops > 1 && !slices.Contains(m.Tunables, "loops") {
-		return fmt.Errorf("servers: --loops applies only to epoll, not %s", m.Name)
+		return fmt.Errorf("servers: %w: loops applies only to epoll, not %s", ErrConfig, m.Name)
 	}
 	if c.Edge && !slices.Contains(m.Tunables, "edge") {
-		return fmt.Errorf("servers: --edge applies only to epoll, not %s", m.Name)
+		return fmt.Errorf("servers: %w: edge applies only to epoll, not %s", ErrConfig, m.Name)
 	}
 	if c.MaxThreads > 0 && !slices.Contains(m.Tunables, "max-threads") {
-		return fmt.Errorf("servers: --max-threads applies only to blocking, not %s", m.Name)
+		return fmt.Errorf("servers: %w: max-threads applies only to blocking, not %s", ErrConfig, m.Name)
 	}
 	if c.Workers > 0 && !slices.Contains(m.Tunables, "workers") {
-		return fmt.Errorf("servers: --workers applies only to iouring and iocp, not %s", m.Name)
+		return fmt.Errorf("servers: %w: workers applies only to iouring and iocp, not %s", ErrConfig, m.Name)
 	}
 	if c.BufRing && !slices.Contains(m.Tunables, "buf-ring") {
-		return fmt.Errorf("servers: --buf-ring applies only to iouring, not %s", m.Name)
+		return fmt.Errorf("servers: %w: buf-ring applies only to iouring, not %s", ErrConfig, m.Name)
 	}
 	if c.MaxMsg < 0 || c.MaxMsg > 64<<20 {
-		return fmt.Errorf("servers: --max-msg %d out of range (1 to %d bytes)", c.MaxMsg, 64<<20)
+		return fmt.Errorf("servers: %w: max-msg %d out of range (1 to %d bytes)", ErrConfig, c.MaxMsg, 64<<20)
 	}
 	return nil
 }
@@ -320,12 +341,12 @@ func (w Work) Do() {
 func parseAddr(addr string) (netip.AddrPort, error) {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
-		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: want HOST:PORT, e.g. 127.0.0.1:7000", addr)
+		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: want HOST:PORT, e.g. 127.0.0.1:7000", ErrConfig, addr)
 	}
 	host, ps := strings.Trim(addr[:i], "[]"), addr[i+1:]
 	port, err := strconv.ParseUint(ps, 10, 16)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: port must be 0 to 65535", addr)
+		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: port must be 0 to 65535", ErrConfig, addr)
 	}
 	switch host {
 	case "localhost":
@@ -335,7 +356,7 @@ func parseAddr(addr string) (netip.AddrPort, error) {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("servers: bad address %q: host must be an IP address or localhost", addr)
+		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: host must be an IP address or localhost", ErrConfig, addr)
 	}
 	return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
 }

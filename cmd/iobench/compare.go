@@ -23,7 +23,8 @@ interval per side, delta, Mann-Whitney U p-value, verdict. Each repetition is
 one sample.
 
 Exit status: 0 when nothing regressed; 1 when some cell is worse with
-p < --alpha and |delta| > --threshold; 2 on unusable input (suites that do not
+p < --alpha and |delta| > --threshold, or a cell of NEW failed (its server
+died, replies were corrupted); 2 on unusable input (suites that do not
 measure the same cells, or too few repetitions to decide: it says how many).`,
 		Example: `  iobench compare base/ new/
   iobench compare base/results.json new/results.json --threshold 3% --metric throughput,p99,cpu
@@ -36,11 +37,11 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := report.CompareConfig{Alpha: alpha}
-			t, err := strconv.ParseFloat(strings.TrimSuffix(threshold, "%"), 64)
-			if err != nil || t < 0 || t >= 1000 {
-				return usageErr("compare: --threshold %q: want a percentage such as 5%%", threshold)
+			t, err := parseThreshold(threshold)
+			if err != nil {
+				return err
 			}
-			cfg.Threshold = t / 100
+			cfg.Threshold = t
 			if !(alpha > 0 && alpha < 1) {
 				return usageErr("compare: --alpha %v: want between 0 and 1", alpha)
 			}
@@ -72,6 +73,9 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 				return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d",
 					len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, alpha, max(d.Need, 10))}
 			}
+			if failed := report.FailedCells(suites[1]); len(failed) > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("compare: %d cell(s) failed in NEW, e.g. %s", len(failed), failed[0])}
+			}
 			if reg := report.Regressed(ds); len(reg) > 0 {
 				d := reg[0]
 				return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f)",
@@ -85,4 +89,18 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu")
 	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
 	return cmd
+}
+
+// parseThreshold reads "5%" as 0.05. A bare number below 1 ("0.05") is
+// refused: it reads as a fraction but would mean 0.05%.
+func parseThreshold(s string) (float64, error) {
+	num, pct := strings.CutSuffix(strings.TrimSpace(s), "%")
+	t, err := strconv.ParseFloat(num, 64)
+	switch {
+	case err != nil || t < 0 || t >= 1000:
+		return 0, usageErr("compare: --threshold %q: want a percentage such as 5%%", s)
+	case !pct && t > 0 && t < 1:
+		return 0, usageErr("compare: --threshold %q is ambiguous: write %g%% for %g percent, or %s%% if you mean %s percent", s, t*100, t*100, num, num)
+	}
+	return t / 100, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"strings"
 
 	"iobench/internal/buildinfo"
@@ -11,12 +13,16 @@ import (
 )
 
 func newListCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the IO models and whether each can run here",
-		Example: "  iobench list",
+		Example: "  iobench list\n  iobench list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return listJSON(cmd.OutOrStdout())
+			}
 			t := tablewriter.NewWriter(cmd.OutOrStdout())
 			t.Header("Model", "Mechanism", "OS", "Available here", "How it works")
 			for _, a := range servers.List() {
@@ -31,6 +37,28 @@ func newListCmd() *cobra.Command {
 			return t.Render()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+	return cmd
+}
+
+// listJSON writes every model with whether it runs here, and why not.
+func listJSON(w io.Writer) error {
+	type model struct {
+		Name      string   `json:"name"`
+		Mechanism string   `json:"mechanism"`
+		OS        []string `json:"os"`
+		Available bool     `json:"available"`
+		Why       string   `json:"why_not,omitempty"`
+		Summary   string   `json:"summary"`
+		Tunables  []string `json:"tunables,omitempty"`
+	}
+	var out []model
+	for _, a := range servers.List() {
+		out = append(out, model{a.Name, string(a.Mechanism), a.OS, a.Available, a.Why, a.Summary, a.Tunables})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 func newVersionCmd() *cobra.Command {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +44,12 @@ Modes:
   stream  each connection keeps its pipe full; reports bandwidth
 
 Every reply is verified byte by byte. Ctrl-C stops the run, writes what was
-measured (marked interrupted) and exits 130.`,
+measured (marked interrupted) and exits 130.
+
+Exit status: 0 when the run measured what it was asked; 1 when it failed —
+a reply did not match what was sent, the server closed or reset busy
+connections, or no reply came at all (the summary and --json are written
+all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 		Example: `  iobench load --addr 127.0.0.1:7000 --conns 100 --duration 10s
   iobench load --addr 127.0.0.1:7000 --mode rate --rate 20000 --conns 50 --json run.json
   iobench load --addr 127.0.0.1:7000 --mode stream --size 65536 --conns 4
@@ -64,7 +71,7 @@ measured (marked interrupted) and exits 130.`,
 	fl.IntVar(&f.cfg.IdleConns, "idle-conns", 0, "extra connections that stay silent all run")
 	fl.IntVar(&f.cfg.Workers, "workers", 0, "threads driving connections (0 = one per usable CPU)")
 	fl.StringVar(&f.cfg.Engine, "engine", "", "epoll (Linux default) or net (portable)")
-	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file")
+	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file (- for stdout; the summary then goes to stderr)")
 	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
 	return cmd
@@ -72,8 +79,16 @@ measured (marked interrupted) and exits 130.`,
 
 func load(cmd *cobra.Command, f loadFlags) error {
 	var err error
+	if err := checkLoadFlags(f.cfg); err != nil {
+		return err
+	}
 	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
 		return usageErr("%v", err)
+	}
+	for _, p := range []string{f.json, f.hgrm} {
+		if err := checkOutputFile(p); err != nil {
+			return usageErr("load: %v", err)
+		}
 	}
 	f.cfg.Mode = loadgen.Mode(f.mode)
 	f.cfg.Version = buildinfo.Version()
@@ -81,6 +96,9 @@ func load(cmd *cobra.Command, f loadFlags) error {
 		return usageErr("load: --engine %q: want epoll or net", f.cfg.Engine)
 	}
 	if err := f.cfg.Normalize(); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := loadgen.CheckFDs(f.cfg.Conns + f.cfg.IdleConns); err != nil {
 		return usageErr("%v", err)
 	}
 	stderr := cmd.ErrOrStderr()
@@ -103,27 +121,82 @@ func load(cmd *cobra.Command, f loadFlags) error {
 	if err != nil {
 		return err
 	}
-	return writeRun(cmd.OutOrStdout(), run, f.json, f.hgrm)
+	summary := cmd.OutOrStdout()
+	if f.json == "-" {
+		summary = stderr
+	}
+	return writeRun(cmd.OutOrStdout(), summary, run, f.json, f.hgrm)
 }
 
-// writeRun prints the summary and writes the files asked for; an
-// interrupted run is written all the same and exits 130.
-func writeRun(stdout io.Writer, run *results.Run, jsonPath, hgrmPath string) error {
+// checkLoadFlags rejects zero or negative counts and durations: a flag
+// given as 0 is a mistake, not a request for the default.
+func checkLoadFlags(c loadgen.Config) error {
+	switch {
+	case c.Conns < 1:
+		return usageErr("load: --conns %d: want at least 1", c.Conns)
+	case c.Duration <= 0:
+		return usageErr("load: --duration %v: want more than 0", c.Duration)
+	case c.Warmup < 0:
+		return usageErr("load: --warmup %v: want 0 or more", c.Warmup)
+	case c.Depth < 1:
+		return usageErr("load: --depth %d: want at least 1", c.Depth)
+	case c.IdleConns < 0:
+		return usageErr("load: --idle-conns %d: want 0 or more", c.IdleConns)
+	case c.ConnectTimeout <= 0:
+		return usageErr("load: --connect-timeout %v: want more than 0", c.ConnectTimeout)
+	case c.ConnectRate < 0:
+		return usageErr("load: --connect-rate %v: want 0 (unlimited) or more", c.ConnectRate)
+	case c.Workers < 0:
+		return usageErr("load: --workers %d: want 0 (one per CPU) or more", c.Workers)
+	}
+	return nil
+}
+
+// writeRun prints the summary and writes the files asked for (JSON "-"
+// to stdout); an interrupted run is written all the same and exits 130, a
+// failed one exits 1.
+func writeRun(stdout, summary io.Writer, run *results.Run, jsonPath, hgrmPath string) error {
 	var errs []error
-	if jsonPath != "" {
+	switch jsonPath {
+	case "":
+	case "-":
+		errs = append(errs, run.Write(stdout))
+	default:
 		errs = append(errs, run.WriteFile(jsonPath))
 	}
 	if hgrmPath != "" {
 		errs = append(errs, writeHgrm(hgrmPath, run))
 	}
-	errs = append(errs, report.WriteRun(stdout, run))
+	errs = append(errs, report.WriteRun(summary, run))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if run.Interrupted {
+	switch {
+	case run.Interrupted:
 		return &exitError{code: 130, err: errors.New("interrupted; partial results written")}
+	case run.Failed():
+		return &exitError{code: 1, err: fmt.Errorf("load: the run failed: %s", strings.Join(run.Failures, "; "))}
 	}
 	return nil
+}
+
+// checkOutputFile checks, before anything is measured, that path ("" and
+// "-" need nothing) can be written: its folder exists and takes files.
+func checkOutputFile(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder, want a file", path)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".iobench-check-*")
+	if err != nil {
+		return fmt.Errorf("can't write %s: %v", path, errors.Unwrap(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 func writeHgrm(path string, run *results.Run) error {

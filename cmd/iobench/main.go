@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"iobench/internal/buildinfo"
 )
 
 func main() {
@@ -45,7 +48,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		return 2 // cobra's own usage error, found before any command runs
+	}
 	return 1
+}
+
+// usageArgs wraps every command's argument check so that a wrong number
+// of arguments is a usage error (exit 2) like a bad flag.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				var ee *exitError
+				if errors.As(err, &ee) {
+					return err
+				}
+				return usageErr("%s: %v (see %s --help)", cmd.Name(), err, cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func newRoot() *cobra.Command {
@@ -61,10 +87,13 @@ echo server per IO model and drives them with a load generator.`,
   iobench compare base/ new/                # regression gate for CI`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Version(),
 	}
+	root.SetVersionTemplate(buildinfo.String() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newListCmd(), newServeCmd(), newLoadCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newVersionCmd())
+	usageArgs(root)
 	return root
 }

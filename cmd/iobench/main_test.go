@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"iobench/internal/serveproto"
 	"iobench/results"
 	"iobench/servers"
 )
@@ -21,10 +24,74 @@ import (
 // TestMain lets tests run this test binary as the iobench command.
 func TestMain(m *testing.M) {
 	if os.Getenv("IOBENCH_TEST_MAIN") == "1" {
+		if kind, ok := fakeFor(os.Args[1:]); ok {
+			fakeServe(kind, os.Args[2:])
+			return
+		}
 		main()
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// fakeFor says whether this `serve` child should be a fake server:
+// IOBENCH_TEST_FAKE_SERVER is KIND, or KIND@MODEL for one model only.
+func fakeFor(args []string) (kind string, ok bool) {
+	fake := os.Getenv("IOBENCH_TEST_FAKE_SERVER")
+	if fake == "" || len(args) == 0 || args[0] != "serve" {
+		return "", false
+	}
+	kind, model, one := strings.Cut(fake, "@")
+	if one && !slices.Contains(args, model) {
+		return "", false
+	}
+	return kind, true
+}
+
+// fakeServe stands in for `iobench serve` as a `run` child, speaking the
+// same protocol (serveproto), but broken on purpose: "corrupt" flips a
+// byte of every 1000th read it echoes; "die:DURATION" echoes faithfully,
+// then kills itself with SIGKILL that long after it starts listening.
+func fakeServe(kind string, args []string) {
+	model := "fake"
+	for i, a := range args {
+		if a == "--model" && i+1 < len(args) {
+			model = args[i+1]
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.Exit(1)
+	}
+	fmt.Println(serveproto.Line(ln.Addr().String(), model))
+	if d, ok := strings.CutPrefix(kind, "die:"); ok {
+		after, _ := time.ParseDuration(d)
+		time.AfterFunc(after, func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		go fakeEcho(c, kind == "corrupt")
+	}
+}
+
+func fakeEcho(c net.Conn, corrupt bool) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for reads := 1; ; reads++ {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if corrupt && reads%1000 == 0 {
+			buf[0] ^= 0xff
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
 }
 
 // iobench returns a command running iobench with args in a child process.
@@ -80,11 +147,22 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve", "--model", "nosuch"}, 2, "have: "},
 		{[]string{"serve"}, 2, "--model is required"},
 		{[]string{"serve", "--model", "epoll", "--work", "cpu:fast"}, 2, "bad work"},
-		{[]string{"serve", "--model", "gonet", "--addr", "nowhere"}, 1, "bad address"},
-		{[]string{"serve", "--model", "gonet", "--edge"}, 1, "--edge applies only to epoll"},
+		{[]string{"serve", "--model", "gonet", "--addr", "nowhere"}, 2, "want HOST:PORT"},
+		{[]string{"serve", "--model", "gonet", "--edge"}, 2, "edge applies only to epoll"},
 		{[]string{"serve", "--model", "epoll", "--loops", "0"}, 2, "--loops"},
 		{[]string{"serve", "--bogus"}, 2, "unknown flag"},
-		{[]string{"nosuch"}, 1, "unknown command"},
+		{[]string{"nosuch"}, 2, "unknown command"},
+		{[]string{"list", "extra"}, 2, "unknown command"},
+		{[]string{"compare", "a"}, 2, "want BASE and NEW"},
+		{[]string{"load", "--addr", "127.0.0.1:1", "--conns", "0"}, 2, "--conns 0: want at least 1"},
+		{[]string{"load", "--addr", "127.0.0.1:1", "--duration", "0"}, 2, "--duration 0s: want more than 0"},
+		{[]string{"load", "--addr", "127.0.0.1:1", "--warmup", "-1s"}, 2, "--warmup"},
+		{[]string{"load", "--addr", "127.0.0.1:1", "--conns", "1000000"}, 2, "open-file limit"},
+		{[]string{"load", "--addr", "127.0.0.1:1", "--json", "/nonexistent/x.json"}, 2, "can't write /nonexistent/x.json"},
+		{[]string{"run", "--duration", "0"}, 2, "--duration 0s: want more than 0"},
+		{[]string{"run", "--repeat", "0"}, 2, "--repeat 0"},
+		{[]string{"run", "--models", "nosuch"}, 2, "unknown model"},
+		{[]string{"compare", "a", "b", "--threshold", "0.05"}, 2, "ambiguous: write 5%"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,8 +34,21 @@ type runFlags struct {
 	duration, warmup            time.Duration
 	serverCPUs, clientCPUs      string
 	out, benchfmt               string
-	quick, quiet                bool
+	quick, quiet, force         bool
 }
+
+// Defaults of a bare `iobench run`: five interleaved repetitions of short
+// cells, so every figure has an interval and a Mann-Whitney test can tell
+// models apart (it needs ≥ 4 per side at 0.05), in about the time one
+// repetition of 2 s cells took.
+const (
+	defaultRepeat   = 5
+	defaultDuration = 300 * time.Millisecond
+	defaultWarmup   = 150 * time.Millisecond
+	// cellOverhead is a cell's cost beyond warmup and measuring (a server
+	// started and stopped, connections made), for the estimate.
+	cellOverhead = 120 * time.Millisecond
+)
 
 func newRunCmd() *cobra.Command {
 	var f runFlags
@@ -45,9 +60,17 @@ a fresh server child process (iobench serve) pinned to the server CPUs, the
 load generator pinned to the client CPUs, the server's CPU, memory, threads
 and context switches measured over the same window. Repetitions are
 interleaved (A B C A B C). Writes results.json, report.md, summary.csv and
-SVG charts to --out, and prints the tables.
+SVG charts to --out, and prints the tables with each cell's notes
+(generator-bound, unfair, failed, ...) and its reading.
 
-Ctrl-C stops the server, writes what was measured and exits 130.`,
+With --repeat N every figure is a median with its interval, and models are
+called level unless a Mann-Whitney test tells them apart; a leader comes
+only from fair, failure-free rows. The expected duration is printed first.
+
+Exit status: 0 when every cell ran; 1 when some cell failed (its server
+died, replies were corrupted, connections were reset, no reply came), after
+writing everything; 2 on bad input or when every cell was skipped; 130 on
+Ctrl-C (the server is stopped and what was measured is written).`,
 		Example: `  iobench run --quick
   iobench run --models epoll,iouring,poll --conns 100,1000 --repeat 3
   iobench run --mode rate --rate 20000 --conns 10,100 --work none,sleep:1ms
@@ -64,21 +87,22 @@ Ctrl-C stops the server, writes what was measured and exits 130.`,
 	fl.Float64Var(&f.rate, "rate", 0, "rate mode: messages per second")
 	fl.StringVar(&f.works, "work", "none", "server work per read, comma-separated (none, cpu:50us, sleep:1ms)")
 	fl.IntVar(&f.idle, "idle-conns", 0, "extra silent connections in every cell")
-	fl.DurationVar(&f.duration, "duration", 2*time.Second, "measured time per cell")
-	fl.DurationVar(&f.warmup, "warmup", 500*time.Millisecond, "warmup per cell, excluded")
-	fl.IntVar(&f.repeat, "repeat", 1, "repetitions of every cell, interleaved")
+	fl.DurationVar(&f.duration, "duration", defaultDuration, "measured time per cell")
+	fl.DurationVar(&f.warmup, "warmup", defaultWarmup, "warmup per cell, excluded")
+	fl.IntVar(&f.repeat, "repeat", defaultRepeat, "repetitions of every cell, interleaved (≥ 4 to rank, ≥ 6 for 95% intervals)")
 	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: first half of this machine's)")
 	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the other half)")
-	fl.StringVar(&f.out, "out", "", "folder for the results (default: a new iobench-runs/TIMESTAMP)")
+	fl.StringVar(&f.out, "out", "", "folder for the results, new or empty (default: a new iobench-runs/TIMESTAMP)")
+	fl.BoolVar(&f.force, "force", false, "write into --out even if it already holds files (replacing iobench's own)")
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write the results in Go benchmark format (for benchstat) to this file")
-	fl.BoolVar(&f.quick, "quick", false, "a short run (10 and 100 connections, 0.5s cells): under 20s")
+	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	return cmd
 }
 
 func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	if f.quick {
-		for name, val := range map[string]string{"conns": "10,100", "duration": "500ms", "warmup": "200ms"} {
+		for name, val := range map[string]string{"conns": "10,100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
 			if !cmd.Flags().Changed(name) {
 				cmd.Flags().Set(name, val)
 			}
@@ -111,27 +135,26 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		}
 		cfg.Works = append(cfg.Works, w)
 	}
-	if f.repeat < 1 {
-		return cfg, usageErr("run: --repeat must be at least 1")
+	switch {
+	case f.repeat < 1:
+		return cfg, usageErr("run: --repeat %d: want at least 1", f.repeat)
+	case f.duration <= 0:
+		return cfg, usageErr("run: --duration %v: want more than 0", f.duration)
+	case f.warmup < 0:
+		return cfg, usageErr("run: --warmup %v: want 0 or more", f.warmup)
+	case f.depth < 1:
+		return cfg, usageErr("run: --depth %d: want at least 1", f.depth)
+	case f.idle < 0:
+		return cfg, usageErr("run: --idle-conns %d: want 0 or more", f.idle)
 	}
 	// Check the load settings the way `load` would, once, before any cell.
 	probe := loadgen.Config{Addr: "127.0.0.1:1", Mode: cfg.Mode, Conns: 1, Depth: f.depth, Rate: f.rate,
-		SizeMin: cfg.Sizes[0], SizeMax: slicesMax(cfg.Sizes), Duration: f.duration, Warmup: f.warmup, IdleConns: f.idle}
+		SizeMin: cfg.Sizes[0], SizeMax: slices.Max(cfg.Sizes), Duration: f.duration, Warmup: f.warmup, IdleConns: f.idle}
 	if err := probe.Normalize(); err != nil {
 		return cfg, usageErr("run: %v", err)
 	}
-	switch {
-	case f.serverCPUs == "" && f.clientCPUs == "":
-		cfg.ServerCPUs, cfg.ClientCPUs, _ = matrix.DefaultCPUs() // none on one CPU: not pinned, said in the report
-	case f.serverCPUs == "" || f.clientCPUs == "":
-		return cfg, usageErr("run: give both --server-cpus and --client-cpus, or neither")
-	default:
-		if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
-			return cfg, usageErr("run: --server-cpus: %v", err)
-		}
-		if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
-			return cfg, usageErr("run: --client-cpus: %v", err)
-		}
+	if err := f.cpus(&cfg); err != nil {
+		return cfg, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -141,19 +164,101 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	return cfg, nil
 }
 
+// cpus sets the server and client CPU sets, checked before anything is
+// written: both or neither, disjoint, and CPUs this process may use.
+func (f *runFlags) cpus(cfg *matrix.Config) error {
+	var err error
+	switch {
+	case f.serverCPUs == "" && f.clientCPUs == "":
+		cfg.ServerCPUs, cfg.ClientCPUs, err = matrix.DefaultCPUs()
+		if err != nil {
+			cfg.ServerCPUs, cfg.ClientCPUs = nil, nil // one CPU, or no pinning here: said in the report
+		}
+		return nil
+	case f.serverCPUs == "" || f.clientCPUs == "":
+		return usageErr("run: give both --server-cpus and --client-cpus, or neither")
+	}
+	if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
+		return usageErr("run: --server-cpus: %v", err)
+	}
+	if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
+		return usageErr("run: --client-cpus: %v", err)
+	}
+	for _, c := range cfg.ServerCPUs {
+		if slices.Contains(cfg.ClientCPUs, c) {
+			return usageErr("run: CPU %d is in both --server-cpus and --client-cpus: the generator would compete with the server; give disjoint sets", c)
+		}
+	}
+	if err := matrix.CheckCPUs(cfg.ServerCPUs, cfg.ClientCPUs); err != nil {
+		return usageErr("run: %v", err)
+	}
+	return nil
+}
+
+// outDir makes the results folder: a new iobench-runs/TIMESTAMP (with a
+// suffix when that exists: two runs in one second both keep theirs), or
+// --out, which must be new or empty unless --force.
+func (f *runFlags) outDir() (string, error) {
+	if f.out != "" {
+		ents, err := os.ReadDir(f.out)
+		switch {
+		case err == nil && len(ents) > 0 && !f.force:
+			return "", usageErr("run: --out %s already holds files; choose a new folder or add --force to replace them", f.out)
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return "", usageErr("run: --out: %v", err)
+		}
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return "", fmt.Errorf("run: %w", err)
+		}
+		return f.out, checkOutputFile(filepath.Join(f.out, "results.json"))
+	}
+	if err := os.MkdirAll("iobench-runs", 0o755); err != nil {
+		return "", fmt.Errorf("run: %w", err)
+	}
+	base := filepath.Join("iobench-runs", time.Now().Format("20060102-150405"))
+	for i := 1; ; i++ {
+		dir := base
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		err := os.Mkdir(dir, 0o755) // fails if it exists: a folder is never shared
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i > 1000 {
+			return "", fmt.Errorf("run: %w", err)
+		}
+	}
+}
+
+// estimate is how long the cells that will run should take.
+func estimate(cfg matrix.Config) (cells int, d time.Duration) {
+	for _, c := range matrix.Plan(cfg) {
+		if c.Skipped == "" {
+			cells++
+		}
+	}
+	return cells, time.Duration(cells) * (cfg.Warmup + cfg.Duration + cellOverhead)
+}
+
 func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	cfg, err := f.config(cmd)
 	if err != nil {
 		return err
 	}
-	out := f.out
-	if out == "" {
-		out = filepath.Join("iobench-runs", time.Now().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("run: %w", err)
+	if err := checkOutputFile(f.benchfmt); err != nil {
+		return usageErr("run: --benchfmt: %v", err)
 	}
 	stderr := cmd.ErrOrStderr()
+	cells, took := estimate(cfg)
+	if cells == 0 {
+		return usageErr("run: every cell would be skipped (%s); nothing to measure", firstSkip(cfg))
+	}
+	out, err := f.outDir()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
 	resultsPath := filepath.Join(out, "results.json")
 	var checkpointErr error
 	cfg.Checkpoint = func(s *results.Suite) { checkpointErr = s.WriteFile(resultsPath) }
@@ -190,75 +295,31 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s (report.md, results.json, summary.csv, charts)\n", out)
-	if suite.Interrupted {
+	return runStatus(suite)
+}
+
+// runStatus is the exit of a written run: 130 interrupted, 1 when a cell
+// failed, 2 when none could run.
+func runStatus(s *results.Suite) error {
+	if s.Interrupted {
 		return &exitError{code: 130, err: errors.New("interrupted; the cells measured so far are written")}
 	}
-	return nil
-}
-
-func newReportCmd() *cobra.Command {
-	var format, out string
-	cmd := &cobra.Command{
-		Use:   "report PATH...",
-		Short: "Rebuild the report from saved results (merging several runs)",
-		Long: `Rebuild the tables, report.md, summary.csv and charts from results.json files
-or the folders holding them. Several suites are merged (their cells pooled:
-repetitions of the same model and scenario are aggregated together).`,
-		Example: `  iobench report iobench-runs/20261126-101500
-  iobench report run1/results.json run2/results.json --format md --out merged`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "md" && format != "csv" && format != "benchfmt" {
-				return usageErr("report: --format %q: want md, csv, table or benchfmt", format)
-			}
-			var suites []*results.Suite
-			for _, p := range args {
-				s, err := results.ReadSuite(p)
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				suites = append(suites, s)
-			}
-			s := results.Merge(suites...)
-			var charts []report.Chart
-			if out != "" {
-				var err error
-				if charts, err = report.WriteDir(out, s); err != nil {
-					return err
-				}
-				if err := s.WriteFile(filepath.Join(out, "results.json")); err != nil {
-					return err
-				}
-			}
-			w := cmd.OutOrStdout()
-			switch format {
-			case "table":
-				return report.WriteTerminal(w, s)
-			case "md":
-				return report.WriteMarkdown(w, s, charts)
-			case "csv":
-				return report.WriteCSV(w, s)
-			case "benchfmt":
-				return report.WriteBenchfmt(w, s)
-			}
+	if failed := report.FailedCells(s); len(failed) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("run: %d cell(s) failed, e.g. %s", len(failed), failed[0])}
+	}
+	for _, c := range s.Cells {
+		if c.Skipped == "" {
 			return nil
-		},
+		}
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "md, csv, table or benchfmt (printed on stdout)")
-	cmd.Flags().StringVar(&out, "out", "", "also write the merged results.json, report.md, summary.csv and charts to this folder")
-	return cmd
+	return &exitError{code: 2, err: errors.New("run: every cell was skipped; nothing was measured")}
 }
 
-func writeBenchfmt(path string, s *results.Suite) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+func firstSkip(cfg matrix.Config) string {
+	for _, c := range matrix.Plan(cfg) {
+		return c.Skipped
 	}
-	if err := report.WriteBenchfmt(f, s); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return "no cells"
 }
 
 func splitList(s string) []string {
@@ -284,14 +345,6 @@ func intList(flag, s string, least int) ([]int, error) {
 		return nil, usageErr("run: %s is empty", flag)
 	}
 	return out, nil
-}
-
-func slicesMax(v []int) int {
-	m := v[0]
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
 }
 
 func isTerminal(w io.Writer) bool {

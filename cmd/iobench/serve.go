@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"iobench/internal/serveproto"
 	"iobench/servers"
 
 	"github.com/spf13/cobra"
@@ -77,14 +78,14 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 		fmt.Fprintf(stderr, "iobench serve: "+format+"\n", args...)
 	}
 	srv, err := servers.Open(f.model, f.cfg)
-	if errors.Is(err, servers.ErrUnknownModel) {
+	if errors.Is(err, servers.ErrUnknownModel) || errors.Is(err, servers.ErrConfig) {
 		return &exitError{code: 2, err: err}
 	}
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "listening on %s (model %s)\n", srv.Addr(), f.model); err != nil {
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), serveproto.Line(srv.Addr(), f.model)); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

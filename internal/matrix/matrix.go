@@ -12,13 +12,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"iobench/internal/serveproto"
 	"iobench/loadgen"
 	"iobench/results"
 	"iobench/servers"
@@ -76,7 +77,7 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			return nil, fmt.Errorf("matrix: pinning the load generator to CPUs %v: %w", cfg.ClientCPUs, err)
 		}
 	}
-	cells := plan(cfg)
+	cells := Plan(cfg)
 	for i := range cells {
 		if cfg.Progress != nil {
 			cfg.Progress(i, len(cells), cells[i])
@@ -106,9 +107,9 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 	return suite, nil
 }
 
-// plan lists the cells in run order, with the ones that can't run here
+// Plan lists the cells in run order, with the ones that can't run here
 // already marked skipped.
-func plan(cfg Config) []results.Cell {
+func Plan(cfg Config) []results.Cell {
 	var cells []results.Cell
 	for rep := 1; rep <= cfg.Repeat; rep++ {
 		for _, work := range cfg.Works {
@@ -131,20 +132,19 @@ func plan(cfg Config) []results.Cell {
 
 // skipReason says why model can't hold n connections here, or "".
 func skipReason(model string, n int) string {
-	if _, err := servers.Lookup(model); err != nil {
+	v, err := servers.Lookup(model)
+	if err != nil {
 		return err.Error()
 	}
-	// The server holds n sockets plus a few of its own.
-	if model == "select" && n+16 > 1024 {
-		return fmt.Sprintf("select: %d connections need descriptors past FD_SETSIZE (1024)", n)
+	if why := v.CantHold(n); why != "" {
+		return why
 	}
-	if lim := fdLimit(); lim > 0 && n+64 > lim {
+	// The server holds n sockets plus its own; so does the generator.
+	if lim := loadgen.FDLimit(); lim > 0 && n+loadgen.FDReserve > lim {
 		return fmt.Sprintf("%d connections exceed the open-file limit (ulimit -n %d) of one process", n, lim)
 	}
 	return ""
 }
-
-var listeningLine = regexp.MustCompile(`^listening on (\S+) \(model ([a-z0-9]+)\)$`)
 
 // server is a running child `iobench serve`.
 type server struct {
@@ -159,15 +159,14 @@ type server struct {
 	peakRSS     int64 // VmHWM, read just before SIGTERM
 	stopSample  chan struct{}
 	sampled     sync.WaitGroup
-	winStart    procCPU
-	winEnd      procCPU
+	sigErr      error // from sending SIGTERM
 }
 
 // startServer starts the child on the server CPUs and waits for its
 // listening line.
 func startServer(ctx context.Context, cfg Config, c *results.Cell) (*server, error) {
 	args := append([]string{}, cfg.ServerCmd[1:]...)
-	args = append(args, "serve", "--model", c.Model, "--addr", "127.0.0.1:0", "--work", c.Work)
+	args = append(args, serveproto.Request{Model: c.Model, Addr: "127.0.0.1:0", Work: c.Work}.Args()...)
 	cmd := exec.Command(cfg.ServerCmd[0], args...)
 	cmd.Env = append(os.Environ(), cfg.ServerEnv...)
 	cmd.SysProcAttr = childAttr()
@@ -178,7 +177,7 @@ func startServer(ctx context.Context, cfg Config, c *results.Cell) (*server, err
 	s := &server{cmd: cmd, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := startPinned(cmd, cfg.ServerCPUs); err != nil {
-		return nil, fmt.Errorf("starting the %s server: %w", c.Model, err)
+		return nil, fmt.Errorf("matrix: starting the %s server: %w", c.Model, err)
 	}
 	go func() {
 		s.werr = cmd.Wait()
@@ -196,15 +195,15 @@ func startServer(ctx context.Context, cfg Config, c *results.Cell) (*server, err
 	}()
 	select {
 	case line, ok := <-lines:
-		m := listeningLine.FindStringSubmatch(line)
-		if !ok || m == nil {
+		addr, _, parsed := serveproto.ParseLine(line)
+		if !ok || !parsed {
 			s.kill()
-			return nil, fmt.Errorf("the %s server did not start: %s", c.Model, firstLine(s.stderr.String(), line))
+			return nil, fmt.Errorf("matrix: the %s server did not start: %s", c.Model, firstLine(s.stderr.String(), line))
 		}
-		s.addr = m[1]
+		s.addr = addr
 	case <-time.After(10 * time.Second):
 		s.kill()
-		return nil, fmt.Errorf("the %s server printed no listening line within 10s", c.Model)
+		return nil, fmt.Errorf("matrix: the %s server printed no listening line within 10s", c.Model)
 	case <-ctx.Done():
 		s.kill()
 		return nil, ctx.Err()
@@ -234,12 +233,39 @@ func (s *server) sampleThreads() {
 }
 
 // stop sends SIGTERM and waits; a server that does not exit in 10s is
-// killed and the cell says so.
-func (s *server) stop() (clean bool, note string) {
+// killed and the cell says so. died: it had exited (or was a zombie, or
+// was already being reaped) before it was asked to stop.
+func (s *server) stop() (clean, died bool, note string) {
 	close(s.stopSample)
 	s.sampled.Wait()
-	s.peakRSS = peakRSS(s.cmd.Process.Pid)
+	pid := s.cmd.Process.Pid
+	if !s.exited() && !isZombie(pid) {
+		s.peakRSS = peakRSS(pid)
+		clean, note = s.terminate()
+		if !errors.Is(s.sigErr, os.ErrProcessDone) {
+			return clean, false, note
+		}
+	}
+	<-s.done
+	detail := lastLine(s.stderr.String())
+	if detail != "" {
+		detail = ": " + detail
+	}
+	return false, true, fmt.Sprintf("exited during the run (%v)%s", s.werr, detail)
+}
+
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *server) terminate() (clean bool, note string) {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.sigErr = err
 		s.kill() // no SIGTERM on this OS
 		return false, "could not be sent SIGTERM (" + err.Error() + "); killed"
 	}
@@ -268,20 +294,15 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 		return
 	}
 	pid := srv.cmd.Process.Pid
+	var win window
 	lc := loadgen.Config{
 		Addr: srv.addr, Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		IdleConns: c.IdleConns, Version: cfg.Version,
-		OnWindow: func(end bool) {
-			if end {
-				srv.winEnd = readProcCPU(pid)
-			} else {
-				srv.winStart = readProcCPU(pid)
-			}
-		},
+		OnWindow: func(end bool) { win.mark(pid, end) },
 	}
 	run, err := loadgen.Run(ctx, lc)
-	clean, note := srv.stop()
+	clean, died, note := srv.stop()
 	if err != nil {
 		c.Error = err.Error()
 		if !clean {
@@ -290,21 +311,70 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 		return
 	}
 	c.Run = run
-	u := &results.ServerUsage{
-		PID:    pid,
-		UserNS: srv.winEnd.user - srv.winStart.user, SysNS: srv.winEnd.sys - srv.winStart.sys,
-		PeakThreads: srv.peakThreads, MaxRSSBytes: srv.peakRSS, ExitedCleanly: clean, ExitNote: note,
-	}
-	if run.Replies > 0 {
-		u.CPUPerReplyNS = float64(u.UserNS+u.SysNS) / float64(run.Replies)
-	}
-	if st := srv.state; st != nil {
-		fillRusage(u, st)
-	}
-	c.Server = u
-	if !clean {
+	c.Server = srv.usage(win, run.Replies, clean, died, note)
+	switch {
+	case died:
+		c.Warnings = append(c.Warnings, "server died: the server "+note)
+	case !clean:
+		c.Warnings = append(c.Warnings, "server unclean exit: the server "+note)
 		cfg.Logf("%s server %s", c.Model, note)
 	}
+	var reasons []string
+	if died {
+		reasons = append(reasons, "the server "+note)
+	}
+	reasons = append(reasons, run.Failures...)
+	if len(reasons) > 0 && !run.Interrupted {
+		c.Error = strings.Join(reasons, "; ")
+	}
+}
+
+// window is the server's CPU time at the two ends of the measured window.
+type window struct {
+	start, end     procCPU
+	startOK, endOK bool
+}
+
+func (w *window) mark(pid int, end bool) {
+	if end {
+		w.end, w.endOK = readProcCPU(pid)
+	} else {
+		w.start, w.startOK = readProcCPU(pid)
+	}
+}
+
+// usage is the server's resource use over the window. A server that died
+// in the window was reaped before its end could be sampled: its
+// whole-life CPU then stands for the end, as it used no more after dying.
+func (s *server) usage(win window, replies uint64, clean, died bool, note string) *results.ServerUsage {
+	u := &results.ServerUsage{
+		PID: s.cmd.Process.Pid, PeakThreads: s.peakThreads, MaxRSSBytes: s.peakRSS,
+		ExitedCleanly: clean, ExitNote: note, DiedDuringRun: died,
+		Unmeasured: slices.Clone(unmeasured),
+	}
+	if !win.endOK && died {
+		win.end, win.endOK = exitCPU(s.state)
+	}
+	cpu := procCPU{user: win.end.user - win.start.user, sys: win.end.sys - win.start.sys}
+	switch {
+	case !win.startOK || !win.endOK || cpu.user < 0 || cpu.sys < 0:
+		if !slices.Contains(u.Unmeasured, "cpu") {
+			u.Unmeasured = append(u.Unmeasured, "cpu")
+		}
+	default:
+		u.UserNS, u.SysNS = cpu.user, cpu.sys
+		if replies > 0 {
+			u.CPUPerReplyNS = float64(u.UserNS+u.SysNS) / float64(replies)
+		}
+	}
+	if died {
+		u.MaxRSSBytes = 0 // its /proc entry was gone before the end
+		u.Unmeasured = append(u.Unmeasured, "rss")
+	}
+	if st := s.state; st != nil {
+		fillRusage(u, st)
+	}
+	return u
 }
 
 // tailBuffer keeps the last max bytes written to it.
@@ -355,7 +425,7 @@ func ParseCPUs(s string) ([]int, error) {
 			b, err2 = strconv.Atoi(hi)
 		}
 		if err1 != nil || err2 != nil || a < 0 || b < a || b > 4095 {
-			return nil, fmt.Errorf("bad CPU list %q: want e.g. 0, 0-3 or 0,2", s)
+			return nil, fmt.Errorf("matrix: bad CPU list %q: want e.g. 0, 0-3 or 0,2", s)
 		}
 		for c := a; c <= b; c++ {
 			cpus = append(cpus, c)

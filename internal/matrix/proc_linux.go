@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -71,22 +72,65 @@ func pinProcess(cpus []int) error {
 // procCPU is a process's CPU time so far, in nanoseconds.
 type procCPU struct{ user, sys int64 }
 
-// readProcCPU reads utime and stime from /proc/PID/stat.
-func readProcCPU(pid int) procCPU {
+// readProcCPU reads utime and stime from /proc/PID/stat; ok is false when
+// the process is gone (reaped) or the file unreadable.
+func readProcCPU(pid int) (procCPU, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return procCPU{}
+		return procCPU{}, false
 	}
 	// Fields after the command name, which is in parentheses and may hold spaces.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
-		return procCPU{}
+		return procCPU{}, false
 	}
-	tick := int64(1e9 / 100) // USER_HZ is 100 on every Linux ABI
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return procCPU{user: ut * tick, sys: st * tick}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return procCPU{}, false
+	}
+	return procCPU{user: ut * clockTick, sys: st * clockTick}, true
+}
+
+// clockTick is USER_HZ in nanoseconds: 100 Hz on every Linux ABI.
+const clockTick = int64(1e9 / 100)
+
+// exitCPU is the whole-life CPU time of a reaped child.
+func exitCPU(st *os.ProcessState) (procCPU, bool) {
+	if st == nil {
+		return procCPU{}, false
+	}
+	return procCPU{user: int64(st.UserTime()), sys: int64(st.SystemTime())}, true
+}
+
+// unmeasured: Linux measures every server figure.
+var unmeasured []string
+
+// CheckCPUs checks that every CPU asked for is one this process may run on.
+func CheckCPUs(cpus ...[]int) error {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return err
+	}
+	for _, list := range cpus {
+		for _, c := range list {
+			if !set.IsSet(c) {
+				return fmt.Errorf("matrix: CPU %d is not one this process may use (have %s)", c, cpuListOf(&set))
+			}
+		}
+	}
+	return nil
+}
+
+func cpuListOf(set *unix.CPUSet) string {
+	var parts []string
+	for c := range 1024 {
+		if set.IsSet(c) {
+			parts = append(parts, strconv.Itoa(c))
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // statusField reads a number from /proc/PID/status ("Threads", "VmHWM").
@@ -104,6 +148,17 @@ func statusField(pid int, name string) int64 {
 	return 0
 }
 
+// isZombie: pid has exited and waits to be reaped.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] == "Z"
+}
+
 func threadCount(pid int) int { return int(statusField(pid, "Threads")) }
 
 // peakRSS is the process's peak resident memory since exec (VmHWM). The
@@ -118,15 +173,6 @@ func fillRusage(u *results.ServerUsage, st *os.ProcessState) {
 		return
 	}
 	u.VolCtxSw, u.InvolCtxSw = ru.Nvcsw, ru.Nivcsw
-}
-
-// fdLimit is the soft open-file limit (0 when unknown).
-func fdLimit() int {
-	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur > 1<<30 {
-		return 0
-	}
-	return int(lim.Cur)
 }
 
 // DefaultCPUs splits this process's CPUs: the first half for the server,

@@ -26,17 +26,32 @@ func pinProcess(cpus []int) error { return errNoAffinity }
 
 type procCPU struct{ user, sys int64 }
 
-func readProcCPU(pid int) procCPU { return procCPU{} }
+// readProcCPU: no window sample of another process's CPU here yet.
+func readProcCPU(pid int) (procCPU, bool) { return procCPU{}, false }
+
+func exitCPU(st *os.ProcessState) (procCPU, bool) { return procCPU{}, false }
+
+// unmeasured names what this OS does not measure yet: shown as unknown,
+// never as 0.
+var unmeasured = []string{"cpu", "rss", "threads", "ctx_switches"}
+
+// CheckCPUs: pinning is Linux only.
+func CheckCPUs(cpus ...[]int) error {
+	for _, c := range cpus {
+		if len(c) > 0 {
+			return errNoAffinity
+		}
+	}
+	return nil
+}
 
 func threadCount(pid int) int { return 0 }
 
+func isZombie(pid int) bool { return false }
+
 func peakRSS(pid int) int64 { return 0 }
 
-func fillRusage(u *results.ServerUsage, st *os.ProcessState) {
-	u.UserNS, u.SysNS = int64(st.UserTime()), int64(st.SystemTime())
-}
-
-func fdLimit() int { return 0 }
+func fillRusage(u *results.ServerUsage, st *os.ProcessState) {}
 
 // DefaultCPUs: no pinning where it is not implemented.
 func DefaultCPUs() (server, client []int, err error) { return nil, nil, errNoAffinity }

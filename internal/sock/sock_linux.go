@@ -64,6 +64,33 @@ func Listen(ap netip.AddrPort, nonblock, reusePort bool) (fd int, bound netip.Ad
 	return fd, bound, err
 }
 
+// CheckFree reports an error when another socket already listens on ap.
+// SO_REUSEPORT lets any number of sockets bind one port, so a server that
+// uses it (for its own loops) calls this first: a second server on a
+// busy port must fail, not silently take half its connections. The probe
+// binds without SO_REUSEPORT and never listens.
+func CheckFree(ap netip.AddrPort) error {
+	if ap.Port() == 0 {
+		return nil
+	}
+	family := unix.AF_INET
+	if ap.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
+	}
+	if err := unix.Bind(fd, Sockaddr(ap)); errors.Is(err, unix.EADDRINUSE) {
+		return fmt.Errorf("address %s already in use (another server on that port?)", ap)
+	}
+	return nil
+}
+
 // Sockaddr converts ap for bind/connect.
 func Sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	if ap.Addr().Is6() {

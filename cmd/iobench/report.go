@@ -1,0 +1,81 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"iobench/report"
+	"iobench/results"
+)
+
+func newReportCmd() *cobra.Command {
+	var format, out string
+	cmd := &cobra.Command{
+		Use:   "report PATH...",
+		Short: "Rebuild the report from saved results (merging several runs)",
+		Long: `Rebuild the tables, report.md, summary.csv and charts from results.json files
+or the folders holding them. Several suites are merged (their cells pooled:
+repetitions of the same model and scenario are aggregated together); when
+their settings or machines differ, the report says so and shows each one's.`,
+		Example: `  iobench report iobench-runs/20261126-101500
+  iobench report run1/results.json run2/results.json --format md --out merged`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains([]string{"table", "md", "csv", "benchfmt", "json"}, format) {
+				return usageErr("report: --format %q: want table, md, csv, benchfmt or json", format)
+			}
+			var suites []*results.Suite
+			for _, p := range args {
+				s, err := results.ReadSuite(p)
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				suites = append(suites, s)
+			}
+			s := results.Merge(suites...)
+			var charts []report.Chart
+			if out != "" {
+				var err error
+				if charts, err = report.WriteDir(out, s); err != nil {
+					return err
+				}
+				if err := s.WriteFile(filepath.Join(out, "results.json")); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			switch format {
+			case "table":
+				return report.WriteTerminal(w, s)
+			case "md":
+				return report.WriteMarkdown(w, s, charts)
+			case "csv":
+				return report.WriteCSV(w, s)
+			case "benchfmt":
+				return report.WriteBenchfmt(w, s)
+			case "json":
+				return report.WriteJSON(w, s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table, md, csv, benchfmt or json (the tables with intervals, notes and readings), printed on stdout")
+	cmd.Flags().StringVar(&out, "out", "", "also write the merged results.json, report.md, summary.csv and charts to this folder")
+	return cmd
+}
+
+func writeBenchfmt(path string, s *results.Suite) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteBenchfmt(f, s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
