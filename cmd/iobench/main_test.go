@@ -66,7 +66,10 @@ func fakeServe(kind string, args []string) {
 	fmt.Println(serveproto.Line(ln.Addr().String(), model))
 	if d, ok := strings.CutPrefix(kind, "die:"); ok {
 		after, _ := time.ParseDuration(d)
-		time.AfterFunc(after, func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+		time.AfterFunc(after, func() {
+			self, _ := os.FindProcess(os.Getpid())
+			self.Kill() // SIGKILL on unix: no goodbye
+		})
 	}
 	for {
 		c, err := ln.Accept()

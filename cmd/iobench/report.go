@@ -78,4 +78,3 @@ func writeBenchfmt(path string, s *results.Suite) error {
 	}
 	return f.Close()
 }
-
