@@ -6,16 +6,20 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-build:
-	$(GO) build -o bin/iobench ./cmd/iobench
+# The commit goes into every result (environment.iobench_version).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS = -X iobench/internal/buildinfo.version=$(VERSION)
 
-run:
-	$(GO) run ./cmd/iobench run --quick
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/iobench ./cmd/iobench
+
+run: build
+	bin/iobench run --quick
 
 # The example report in the docs: a bare `iobench run` on this machine.
-example-report:
+example-report: build
 	rm -rf docs/example-report
-	$(GO) run ./cmd/iobench run --quiet --out docs/example-report
+	bin/iobench run --quiet --out docs/example-report
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

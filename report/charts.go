@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"iobench/results"
@@ -230,7 +232,7 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		return false, nil
 	}
 	if anyUnfair {
-		p.Legend.Add("× unfair: covers only the replies given")
+		p.Legend.Add("× unfair: served replies only")
 	}
 	if logY {
 		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
@@ -284,7 +286,7 @@ func spectrumChart(path, title string, rows []Row) (bool, error) {
 		p.Add(l)
 		name := r.Model
 		if !r.Fair() {
-			name += " (unfair: served replies only)"
+			name += " (unfair)"
 		}
 		p.Legend.Add(name, l)
 		drawn = true
@@ -311,7 +313,7 @@ func modelsOf(f *family) []string {
 const (
 	chartW  = 8 * vg.Inch
 	chartH  = 5 * vg.Inch
-	legendW = 2.6 * vg.Inch
+	legendW = 2.8 * vg.Inch
 )
 
 // save writes p as SVG with its legend beside the plotting area, never
@@ -319,10 +321,19 @@ const (
 func save(p *plot.Plot, path string) error {
 	leg := p.Legend
 	p.Legend = plot.NewLegend()
-	c := vgsvg.New(chartW+legendW, chartH)
+	var c interface {
+		vg.CanvasSizer
+		io.WriterTo
+	}
+	if filepath.Ext(path) == ".png" { // for a quick look where no SVG viewer is at hand
+		c = vgimg.PngCanvas{Canvas: vgimg.New(chartW+legendW, chartH)}
+	} else {
+		c = vgsvg.New(chartW+legendW, chartH)
+	}
 	dc := draw.New(c)
 	p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
 	leg.Top, leg.Left = true, true
+	leg.Padding = vg.Points(4) // entries apart, glyphs included
 	leg.Draw(draw.Crop(dc, chartW+vg.Points(6), 0, 0, -vg.Points(20)))
 	file, err := os.Create(path)
 	if err != nil {

@@ -162,3 +162,46 @@ func TestBenchfmt(t *testing.T) {
 		t.Errorf("%d results, units %v; want 12 and better= metadata", results, units)
 	}
 }
+
+// TestUnboundedInterval: with fewer than six runs a 95% interval of the
+// median is unbounded; the table says so in words and the JSON writes
+// null, never "±∞" or a made-up 0.
+func TestUnboundedInterval(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ds, err := report.Compare(synth(rng, 3, 1e5, 1e6, 0.03), synth(rng, 3, 1e5, 1e6, 0.03), gate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table, js bytes.Buffer
+	if err := report.WriteComparison(&table, ds, gate(), "table"); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteComparison(&js, ds, gate(), "json"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(table.String(), "∞") || !strings.Contains(table.String(), "unbounded: n=3 < 6") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	if strings.Contains(js.String(), `"ci_lo": 0`) || !strings.Contains(js.String(), `"ci_lo": null`) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}
+
+// TestFailedCellsNotSamples: a failed cell is no sample of the gate, and
+// FailedCells names it.
+func TestFailedCellsNotSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cur := synth(rng, 10, 1e5, 1e6, 0.03)
+	cur.Cells[0].Error = "server died: the server exited during the run"
+	cur.Cells[0].Run.ThroughputPerSec = 1 // would drag the median down if counted
+	ds, err := report.Compare(synth(rng, 10, 1e5, 1e6, 0.03), cur, gate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].New.N != 9 {
+		t.Errorf("NEW has %d samples; want 9 (the failed cell left out)", ds[0].New.N)
+	}
+	if f := report.FailedCells(cur); len(f) != 1 || !strings.Contains(f[0], "server died") {
+		t.Errorf("FailedCells: %q", f)
+	}
+}

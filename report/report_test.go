@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -119,5 +120,94 @@ func TestEmulatedMarked(t *testing.T) {
 	report.WriteMarkdown(&buf, s, nil)
 	if !strings.Contains(buf.String(), "Emulated (wine 8.0)") {
 		t.Error("a Wine run is not marked emulated in report.md")
+	}
+}
+
+// TestMergedSettingsShown: suites measured differently are merged with a
+// note and each suite's settings.
+func TestMergedSettingsShown(t *testing.T) {
+	a, b := suite(t), suite(t)
+	b.Config.DurationNS *= 10
+	var md bytes.Buffer
+	if err := report.WriteMarkdown(&md, results.Merge(a, b), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Merged from 2 suites with different settings", "| suite 1 (", "| suite 2 (", "3s measured"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("merged report lacks %q", want)
+		}
+	}
+	md.Reset()
+	if err := report.WriteMarkdown(&md, results.Merge(a, suite(t)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "Merged from") {
+		t.Error("suites with the same settings are said to differ")
+	}
+}
+
+// TestWarningsVisible: every kind of warning of every cell appears in
+// report.md and in the terminal tables on its model's note line, with the
+// first repetition's text in full.
+func TestWarningsVisible(t *testing.T) {
+	s := suite(t)
+	var md, term bytes.Buffer
+	if err := report.WriteMarkdown(&md, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteTerminal(&term, s); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range s.Cells {
+		for _, w := range c.AllWarnings() {
+			n++
+			label := results.WarningLabel(w)
+			for name, out := range map[string]string{"report.md": md.String(), "terminal": term.String()} {
+				found := false
+				for _, line := range strings.Split(out, "\n") {
+					if strings.Contains(line, c.Model+" (") && strings.Contains(line, label+": ") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s has no note line for %s's %q", name, c.Model, w)
+				}
+			}
+			if c.Rep == 1 && !strings.Contains(md.String(), w) {
+				t.Errorf("report.md lacks the text %q", w)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the test suite has no warnings to look for")
+	}
+}
+
+// TestReportJSON: report --format json carries intervals, notes and the
+// reading.
+func TestReportJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, suite(t)); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Tables []struct {
+			Reading string `json:"reading"`
+			Rows    []struct {
+				Model      string `json:"model"`
+				Throughput struct {
+					N  int      `json:"n"`
+					Lo *float64 `json:"ci_lo"`
+				} `json:"throughput_per_sec"`
+				Notes []report.Note `json:"notes"`
+			} `json:"rows"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Tables) != 2 || out.Tables[0].Reading == "" || out.Tables[1].Rows[0].Throughput.N != 2 || out.Tables[1].Rows[0].Throughput.Lo == nil || len(out.Tables[1].Rows[0].Notes) == 0 {
+		t.Errorf("json: %s", buf.String())
 	}
 }

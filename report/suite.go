@@ -339,11 +339,17 @@ func reading(t Table) string {
 	}
 	if v.decidable && len(v.ranked) > 1 {
 		lead := v.ranked[0]
-		var collapsed []string
+		var lower, collapsed []string
 		for _, r := range v.below {
+			f := fmt.Sprintf("%s (%.2f× fewer)", r.Model, lead.Throughput.Median/r.Throughput.Median)
 			if r.Throughput.Median*collapseFactor < lead.Throughput.Median {
-				collapsed = append(collapsed, fmt.Sprintf("%s (%.1f× fewer)", r.Model, lead.Throughput.Median/r.Throughput.Median))
+				collapsed = append(collapsed, f)
+			} else if len(v.level) > 1 || r.Model != v.ranked[1].Model {
+				lower = append(lower, f)
 			}
+		}
+		if len(lower) > 0 {
+			fmt.Fprintf(&b, " Told apart below %s: %s.", lead.Model, joinAnd(lower))
 		}
 		if len(collapsed) > 0 {
 			fmt.Fprintf(&b, " Collapsed: %s.", joinAnd(collapsed))

@@ -223,3 +223,23 @@ func mapKeys(m map[string]uint64) []string {
 	}
 	return keys
 }
+
+// TestReusePortRefusesBusyPort: SO_REUSEPORT lets the epoll loops share a
+// port, but must not let a second server take half of another's
+// connections: a busy port is refused with or without --loops.
+func TestReusePortRefusesBusyPort(t *testing.T) {
+	first, err := servers.Open("epoll", servers.Config{Addr: "127.0.0.1:0", Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	for _, loops := range []int{1, 2} {
+		second, err := servers.Open("epoll", servers.Config{Addr: first.Addr(), Loops: loops})
+		if err == nil {
+			second.Close()
+			t.Errorf("a second epoll server (loops %d) bound %s, already held by the first", loops, first.Addr())
+		} else if !strings.Contains(err.Error(), "already in use") {
+			t.Errorf("loops %d: %v; want \"already in use\"", loops, err)
+		}
+	}
+}

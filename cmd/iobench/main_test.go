@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -325,5 +326,34 @@ func TestLoadInterrupted(t *testing.T) {
 	}
 	if !run.Interrupted || run.Replies == 0 || run.MeasuredNS > int64(10*time.Second) {
 		t.Errorf("partial run: interrupted %v, %d replies over %v", run.Interrupted, run.Replies, time.Duration(run.MeasuredNS))
+	}
+}
+
+// TestMachineReadable: --version, list --json and report --format json.
+func TestMachineReadable(t *testing.T) {
+	code, out, _ := runCLI("--version")
+	if code != 0 || !strings.HasPrefix(out, "iobench ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	code, out, _ = runCLI("list", "--json")
+	var models []struct {
+		Name      string `json:"name"`
+		Available bool   `json:"available"`
+		Why       string `json:"why_not"`
+	}
+	if err := json.Unmarshal([]byte(out), &models); code != 0 || err != nil || len(models) != len(servers.Models()) {
+		t.Errorf("list --json: exit %d, %v\n%s", code, err, out)
+	}
+	for _, m := range models {
+		if !m.Available && m.Why == "" {
+			t.Errorf("list --json: %s unavailable without a reason", m.Name)
+		}
+	}
+	code, out, stderr := runCLI("report", "../../report/testdata/suite.json", "--format", "json")
+	if code != 0 || !json.Valid([]byte(out)) || !strings.Contains(out, `"reading"`) {
+		t.Errorf("report --format json: exit %d, %s\n%s", code, stderr, out)
+	}
+	if code, _, stderr := runCLI("report", "../../report/testdata/suite.json", "--format", "xml"); code != 2 || !strings.Contains(stderr, "json") {
+		t.Errorf("report --format xml: exit %d, %s", code, stderr)
 	}
 }
