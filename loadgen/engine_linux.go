@@ -92,7 +92,7 @@ func connectNB(ctx context.Context, ap netip.AddrPort, timeout time.Duration) (i
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	err = unix.Connect(fd, sock.Sockaddr(ap))
-	if err == unix.EINPROGRESS || err == unix.EINTR {
+	if errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.EINTR) {
 		err = waitConnected(ctx, fd, timeout)
 	}
 	if err != nil {
@@ -116,7 +116,7 @@ func waitConnected(ctx context.Context, fd int, timeout time.Duration) error {
 		// Wake at least every 100ms to notice a cancelled context.
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 		n, err := unix.Poll(pfd, int(min(left, 100*time.Millisecond)/time.Millisecond)+1)
-		if err == unix.EINTR || (err == nil && n == 0) {
+		if errors.Is(err, unix.EINTR) || (err == nil && n == 0) {
 			continue
 		}
 		if err != nil {
@@ -242,7 +242,7 @@ func runWorker(s *session, w *worker, fds []int, wake int) error {
 		}
 		if len(out) > 0 {
 			n, err := sock.WriteNB(fds[i], out)
-			if err != nil && err != unix.EAGAIN {
+			if err != nil && !errors.Is(err, unix.EAGAIN) {
 				kill(i)
 				return
 			}
@@ -284,7 +284,7 @@ func runWorker(s *session, w *worker, fds []int, wake int) error {
 			_ = unix.TimerfdSettime(timer, 0, &unix.ItimerSpec{Value: ts}, nil)
 		}
 		ne, err := unix.EpollWait(ep, events, timeout)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {

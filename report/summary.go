@@ -131,10 +131,21 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// maxRep is the most repetitions any model × scenario has: suites merged
+// by `report` pool theirs, whatever each cell's Rep says.
 func maxRep(s *results.Suite) int {
+	type key struct {
+		model string
+		results.Scenario
+	}
+	n := map[key]int{}
 	reps := 0
 	for _, c := range s.Cells {
-		reps = max(reps, c.Rep)
+		if c.Skipped == "" {
+			k := key{c.Model, c.Scenario}
+			n[k]++
+			reps = max(reps, n[k])
+		}
 	}
 	return reps
 }

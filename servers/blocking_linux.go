@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -77,7 +78,7 @@ func (s *blockingServer) loop() error {
 			return nil
 		}
 		switch {
-		case err == sock.ErrFDLimit:
+		case errors.Is(err, sock.ErrFDLimit):
 			s.refuse(err.Error())
 			continue
 		case err != nil:

@@ -2,6 +2,8 @@
 
 package servers
 
+import "errors"
+
 // The echo state machine of the single-threaded non-blocking loops (select,
 // poll, nonblocking, epoll on Linux; select and nonblocking on Windows).
 // Each OS provides readNB, writeNB and errAgain.
@@ -45,7 +47,7 @@ func compact(conns []*conn) []*conn {
 func (c *conn) readEcho(scratch []byte, w Work) next {
 	n, err := readNB(c.fd, scratch)
 	switch {
-	case err == errAgain:
+	case errors.Is(err, errAgain):
 		return wantRead
 	case err != nil || n == 0:
 		// EOF: we only read when nothing is pending, so all is flushed.
@@ -59,7 +61,7 @@ func (c *conn) readEcho(scratch []byte, w Work) next {
 func (c *conn) send(p []byte) next {
 	for len(p) > 0 {
 		n, err := writeNB(c.fd, p)
-		if err == errAgain {
+		if errors.Is(err, errAgain) {
 			c.pending = append(c.pending[:0], p...)
 			c.off = 0
 			return wantWrite
@@ -76,7 +78,7 @@ func (c *conn) send(p []byte) next {
 func (c *conn) flush() next {
 	for c.off < len(c.pending) {
 		n, err := writeNB(c.fd, c.pending[c.off:])
-		if err == errAgain {
+		if errors.Is(err, errAgain) {
 			return wantWrite
 		}
 		if err != nil {

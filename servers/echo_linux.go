@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"errors"
 	"sync"
 
 	"iobench/internal/sock"
@@ -96,7 +97,7 @@ func (s *loopServer) accept(ln *sock.Listener) (fd int, ok bool) {
 		switch {
 		case err == nil:
 			return fd, true
-		case err == sock.ErrFDLimit:
+		case errors.Is(err, sock.ErrFDLimit):
 			s.refuse(err.Error())
 		default: // EAGAIN, or a listener error: nothing to take now
 			return -1, false

@@ -4,33 +4,21 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"iobench/internal/sock"
 )
 
 // Non-blocking read and write for the shared echo state machine (echo.go).
 var errAgain error = unix.EAGAIN
 
-func readNB(fd int, p []byte) (int, error) {
-	for {
-		n, err := unix.Read(fd, p)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
-
-func writeNB(fd int, p []byte) (int, error) {
-	for {
-		n, err := unix.Write(fd, p)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
+func readNB(fd int, p []byte) (int, error)  { return sock.Read(fd, p) }
+func writeNB(fd int, p []byte) (int, error) { return sock.Write(fd, p) }
 
 // kqueueServer is one thread around kqueue(2)/kevent(2), the BSD and macOS
 // readiness API: like epoll, the kernel keeps the interest list and
@@ -87,7 +75,7 @@ func bsdListen(ap netip.AddrPort) (int, netip.AddrPort, error) {
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
-		if err == unix.EADDRINUSE {
+		if errors.Is(err, unix.EADDRINUSE) {
 			return -1, ap, os.NewSyscallError("bind (address already in use)", err)
 		}
 		return -1, ap, os.NewSyscallError("bind", err)
@@ -153,7 +141,7 @@ func (s *kqueueServer) loop() error {
 	for {
 		n, err := unix.Kevent(kq, changes, events, nil)
 		changes = changes[:0]
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
@@ -168,7 +156,7 @@ func (s *kqueueServer) loop() error {
 				for {
 					cfd, _, err := unix.Accept(s.ln)
 					if err != nil {
-						if err != unix.EAGAIN && err != unix.ECONNABORTED && err != unix.EINTR {
+						if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ECONNABORTED) && !errors.Is(err, unix.EINTR) {
 							s.refuse("accept: " + err.Error())
 						}
 						break

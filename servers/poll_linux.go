@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +47,7 @@ func (s pollServer) loop() error {
 		}
 		pfds = pfds[:2+len(conns)]
 		if _, err := unix.Poll(pfds, -1); err != nil {
-			if err == unix.EINTR {
+			if errors.Is(err, unix.EINTR) {
 				continue
 			}
 			return wrapSyscall("poll", err)

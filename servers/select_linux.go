@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -71,7 +72,7 @@ func (s selectServer) loop() error {
 			maxfd = max(maxfd, c.fd)
 		}
 		if _, err := unix.Select(maxfd+1, &rset, &wset, nil, nil); err != nil {
-			if err == unix.EINTR {
+			if errors.Is(err, unix.EINTR) {
 				continue
 			}
 			return wrapSyscall("select", err)

@@ -210,26 +210,6 @@ func (l *Listener) Close() error {
 	return err
 }
 
-// Read is read(2) with EINTR retried.
-func Read(fd int, p []byte) (int, error) {
-	for {
-		n, err := unix.Read(fd, p)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
-
-// Write is write(2) with EINTR retried.
-func Write(fd int, p []byte) (int, error) {
-	for {
-		n, err := unix.Write(fd, p)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
-
 // ReadNB is read(2) on a non-blocking descriptor without telling the Go
 // scheduler: it can't block, so the entersyscall/exitsyscall bookkeeping
 // of unix.Read is pure overhead on the hot path (see syscall.RawSyscall).
