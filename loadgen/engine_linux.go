@@ -56,15 +56,7 @@ func (e *epollEngine) dial(ctx context.Context, s *session, idle, busy int) (int
 	})
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, fd := range fds {
-		switch {
-		case fd < 0:
-		case i < idle:
-			e.idle = append(e.idle, fd)
-		default:
-			e.busy = append(e.busy, fd)
-		}
-	}
+	e.idle, e.busy = splitDialed(fds, idle, func(fd int) bool { return fd >= 0 })
 	return len(e.busy), err
 }
 
@@ -138,16 +130,14 @@ func (e *epollEngine) drive(ctx context.Context, s *session) {
 	busy := e.busy
 	e.mu.Unlock()
 	s.spread(len(busy))
-	// Worker k's connections are busy[k], busy[k+nw], ... (see spread).
-	nw := len(s.workers)
-	fds := make([][]int, nw)
-	for i, fd := range busy {
-		fds[i%nw] = append(fds[i%nw], fd)
-	}
+	fds := byWorker(s, busy)
 
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
-		s.stopped.Store(true)
+		// Nothing can run without it: said as an error of the run, which
+		// then has no replies and fails, not as an interruption.
+		w := s.workers[0]
+		w.rec.fail("eventfd: " + err.Error())
 		return
 	}
 	defer unix.Close(wake)
@@ -165,7 +155,8 @@ func (e *epollEngine) drive(ctx context.Context, s *session) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := runWorker(s, w, fds[k], wake); err != nil {
+			ew := &epollWorker{s: s, w: w, fds: fds[k], wake: wake, timer: -1, ep: -1}
+			if err := ew.run(); err != nil {
 				w.mu.Lock()
 				w.rec.fail(err.Error())
 				w.mu.Unlock()
@@ -181,151 +172,195 @@ const (
 	tagTimer = -2
 )
 
-// runWorker is one worker's epoll loop.
-func runWorker(s *session, w *worker, fds []int, wake int) error {
+// epollWorker is one worker's epoll loop over its share of the
+// connections, on a thread of its own.
+type epollWorker struct {
+	s       *session
+	w       *worker
+	fds     []int
+	wake    int
+	ep      int
+	timer   int    // rate mode: fires at the next scheduled send
+	writing []bool // EPOLLOUT armed, per connection
+	alive   int
+	buf     []byte
+}
+
+// run sets the loop up, runs it until the plan's end, an interruption or
+// every connection's loss, and releases what it made.
+func (ew *epollWorker) run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
+	defer ew.release()
+	if err := ew.setup(); err != nil {
+		return err
+	}
+	ew.w.mu.Lock()
+	now := ew.s.now()
+	for i := range ew.fds {
+		ew.service(i, now)
+	}
+	ew.w.mu.Unlock()
+	return ew.loop()
+}
+
+func (ew *epollWorker) add(fd int, tag int32, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: tag}
+	return os.NewSyscallError("epoll_ctl", unix.EpollCtl(ew.ep, unix.EPOLL_CTL_ADD, fd, &ev))
+}
+
+func (ew *epollWorker) setup() error {
+	var err error
+	if ew.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return os.NewSyscallError("epoll_create1", err)
 	}
-	defer unix.Close(ep)
-	add := func(fd int, tag int32, events uint32) error {
-		ev := unix.EpollEvent{Events: events, Fd: tag}
-		return unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev)
+	if err := ew.add(ew.wake, tagWake, unix.EPOLLIN); err != nil {
+		return err
 	}
-	if err := add(wake, tagWake, unix.EPOLLIN); err != nil {
-		return os.NewSyscallError("epoll_ctl", err)
-	}
-	rate := s.plan.mode == Rate
-	timer := -1
-	if rate {
+	if ew.s.plan.mode == Rate {
 		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
-		timer, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
-		if err != nil {
+		if ew.timer, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK); err != nil {
 			return os.NewSyscallError("timerfd_create", err)
 		}
-		defer unix.Close(timer)
-		if err := add(timer, tagTimer, unix.EPOLLIN); err != nil {
-			return os.NewSyscallError("epoll_ctl", err)
+		if err := ew.add(ew.timer, tagTimer, unix.EPOLLIN); err != nil {
+			return err
 		}
 	}
-	writing := make([]bool, len(fds))
-	for i, fd := range fds {
-		if err := add(fd, int32(i), unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
-			return os.NewSyscallError("epoll_ctl", err)
+	for i, fd := range ew.fds {
+		if err := ew.add(fd, int32(i), unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
+			return err
 		}
 	}
-	alive := len(fds)
-	kill := func(i int) {
-		c := w.conns[i]
-		if c.dead {
+	ew.writing = make([]bool, len(ew.fds))
+	ew.alive = len(ew.fds)
+	ew.buf = make([]byte, 256<<10)
+	return nil
+}
+
+func (ew *epollWorker) release() {
+	for _, fd := range []int{ew.timer, ew.ep} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// kill marks connection i lost: mid-run, the server closed or reset it.
+func (ew *epollWorker) kill(i int) {
+	c := ew.w.conns[i]
+	if c.dead {
+		return
+	}
+	c.dead = true
+	ew.alive--
+	if now := ew.s.now(); now < ew.s.plan.endAt && !ew.s.stopped.Load() {
+		ew.w.closedByPeer++
+		c.diedAt = now
+	}
+	_ = unix.EpollCtl(ew.ep, unix.EPOLL_CTL_DEL, ew.fds[i], nil) // closed with it anyway
+}
+
+// service queues what connection i may send now, writes it, and arms
+// EPOLLOUT while part of it is left.
+func (ew *epollWorker) service(i int, now int64) {
+	c := ew.w.conns[i]
+	if c.dead {
+		return
+	}
+	out := c.fill(now, ew.w.rec)
+	if ew.s.plan.mode == Rate {
+		ew.w.backlogMax = max(ew.w.backlogMax, c.backlog(now))
+	}
+	if len(out) > 0 {
+		n, err := sock.WriteNB(ew.fds[i], out)
+		if err != nil && !errors.Is(err, unix.EAGAIN) {
+			ew.kill(i)
 			return
 		}
-		c.dead = true
-		alive--
-		if now := s.now(); now < s.plan.endAt && !s.stopped.Load() {
-			w.closedByPeer++
-			c.diedAt = now
-		}
-		unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fds[i], nil)
+		c.wrote(n)
 	}
-	// service queues what may be sent now and writes it.
-	service := func(i int, now int64) {
-		c := w.conns[i]
-		if c.dead {
+	if want := c.pendingOut(); want != ew.writing[i] {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(i)}
+		if want {
+			ev.Events |= unix.EPOLLOUT
+		}
+		if err := unix.EpollCtl(ew.ep, unix.EPOLL_CTL_MOD, ew.fds[i], &ev); err != nil {
+			ew.w.rec.fail("epoll_ctl: " + err.Error())
+			ew.kill(i)
 			return
 		}
-		out := c.fill(now, w.rec)
-		if rate {
-			w.backlogMax = max(w.backlogMax, c.backlog(now))
+		ew.writing[i] = want
+	}
+}
+
+// receive reads what connection i has, verifies it, and sends what the
+// replies free up.
+func (ew *epollWorker) receive(i int, now int64) {
+	c := ew.w.conns[i]
+	for !c.dead {
+		m, err := sock.ReadNB(ew.fds[i], ew.buf)
+		if errors.Is(err, unix.EAGAIN) {
+			break
 		}
-		if len(out) > 0 {
-			n, err := sock.WriteNB(fds[i], out)
-			if err != nil && !errors.Is(err, unix.EAGAIN) {
-				kill(i)
-				return
-			}
-			c.wrote(n)
+		if err != nil || m == 0 {
+			ew.kill(i)
+			break
 		}
-		if want := c.pendingOut(); want != writing[i] {
-			writing[i] = want
-			ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(i)}
-			if want {
-				ev.Events |= unix.EPOLLOUT
-			}
-			unix.EpollCtl(ep, unix.EPOLL_CTL_MOD, fds[i], &ev)
+		c.received(ew.buf[:m], now, ew.w.rec)
+		if m < len(ew.buf) {
+			break
 		}
 	}
+	ew.service(i, now)
+}
 
-	w.mu.Lock()
-	now := s.now()
-	for i := range fds {
-		service(i, now)
-	}
-	w.mu.Unlock()
-
-	// Rate mode walks the schedule slot by slot: slot k belongs to
-	// connection k mod n and falls at its phase plus k/n periods.
-	n := len(fds)
+// loop waits for events until the end. Rate mode walks the schedule slot
+// by slot: slot k belongs to connection k mod n and falls at its phase
+// plus k/n periods.
+func (ew *epollWorker) loop() error {
+	s, n := ew.s, len(ew.fds)
 	var slot int64
-	slotAt := func(k int64) int64 { return w.conns[k%int64(n)].phase + (k/int64(n))*s.plan.period }
-	buf := make([]byte, 256<<10)
+	slotAt := func(k int64) int64 { return ew.w.conns[k%int64(n)].phase + (k/int64(n))*s.plan.period }
 	events := make([]unix.EpollEvent, 256)
 	for !s.stopped.Load() {
 		now := s.now()
-		if now >= s.plan.endAt || alive == 0 {
-			break
+		if now >= s.plan.endAt || ew.alive == 0 {
+			return nil
 		}
 		timeout := int((s.plan.endAt-now)/int64(time.Millisecond)) + 1
-		if rate {
-			next := slotAt(slot)
-			ts := unix.NsecToTimespec(max(next-now, 1))
-			_ = unix.TimerfdSettime(timer, 0, &unix.ItimerSpec{Value: ts}, nil)
+		if ew.timer >= 0 {
+			ts := unix.NsecToTimespec(max(slotAt(slot)-now, 1))
+			if err := unix.TimerfdSettime(ew.timer, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+				return os.NewSyscallError("timerfd_settime", err)
+			}
 		}
-		ne, err := unix.EpollWait(ep, events, timeout)
+		ne, err := unix.EpollWait(ew.ep, events, timeout)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			return os.NewSyscallError("epoll_wait", err)
 		}
-		w.mu.Lock()
+		ew.w.mu.Lock()
 		now = s.now()
 		for _, ev := range events[:ne] {
-			i := int(ev.Fd)
-			switch {
+			switch i := int(ev.Fd); {
 			case i == tagWake:
 			case i == tagTimer:
 				var b [8]byte
-				unix.Read(timer, b[:])
+				_, _ = unix.Read(ew.timer, b[:]) // only to rearm it
 			case ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0:
-				c := w.conns[i]
-				for !c.dead {
-					m, err := sock.ReadNB(fds[i], buf)
-					if err == unix.EAGAIN {
-						break
-					}
-					if err != nil || m == 0 {
-						kill(i)
-						break
-					}
-					c.received(buf[:m], now, w.rec)
-					if m < len(buf) {
-						break
-					}
-				}
-				service(i, now)
+				ew.receive(i, now)
 			default: // EPOLLOUT
-				service(i, now)
+				ew.service(i, now)
 			}
 		}
-		if rate {
+		if ew.timer >= 0 {
 			for ; slotAt(slot) <= now; slot++ {
-				service(int(slot%int64(n)), now)
+				ew.service(int(slot%int64(n)), now)
 			}
 		}
-		w.mu.Unlock()
+		ew.w.mu.Unlock()
 	}
 	return nil
 }

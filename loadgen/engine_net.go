@@ -38,74 +38,8 @@ func (e *netEngine) dial(ctx context.Context, s *session, idle, busy int) (int, 
 	})
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, c := range conns {
-		switch {
-		case c == nil:
-		case i < idle:
-			e.idle = append(e.idle, c)
-		default:
-			e.busy = append(e.busy, c)
-		}
-	}
+	e.idle, e.busy = splitDialed(conns, idle, func(c net.Conn) bool { return c != nil })
 	return len(e.busy), err
-}
-
-// dialEach runs connect(i) for i in [0, n) on up to 64 goroutines, paced at
-// the connect rate. A resource error (descriptors, ports) stops the rest.
-func dialEach(ctx context.Context, s *session, n int, connect func(i int) (time.Duration, error)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pace := newPacer(s.cfg.ConnectRate)
-	jobs := make(chan int)
-	var (
-		wg     sync.WaitGroup
-		resMu  sync.Mutex
-		resErr *ResourceError
-	)
-	for range min(64, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if pace.wait(ctx) != nil {
-					return
-				}
-				d, err := connect(i)
-				if err == nil {
-					s.connected(d)
-					continue
-				}
-				if ctx.Err() != nil {
-					return // cancelled: not a failure of the server
-				}
-				name := errnoName(err)
-				s.connectFailed(name)
-				if limit := resourceLimit(name); limit != "" {
-					resMu.Lock()
-					if resErr == nil {
-						resErr = &ResourceError{Errno: name, Requested: n, Limit: limit}
-					}
-					resMu.Unlock()
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if resErr != nil {
-		resErr.Established = int(s.established.Load())
-		return resErr
-	}
-	return nil
 }
 
 func (e *netEngine) drive(ctx context.Context, s *session) {
@@ -113,7 +47,6 @@ func (e *netEngine) drive(ctx context.Context, s *session) {
 	busy := e.busy
 	e.mu.Unlock()
 	s.spread(len(busy))
-	nw := len(s.workers)
 	done := make(chan struct{})
 	go s.progress(done)
 	defer close(done)
@@ -128,8 +61,7 @@ func (e *netEngine) drive(ctx context.Context, s *session) {
 
 	var wg sync.WaitGroup
 	for i, nc := range busy {
-		w := s.workers[i%nw]
-		c := w.conns[i/nw]
+		w, c := s.owner(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

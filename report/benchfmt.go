@@ -52,23 +52,12 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 	return nil
 }
 
-// name is the benchmark name of a cell, one key=value per dimension.
+// name is the benchmark name of a cell, one key=value per dimension
+// (the non-default ones as results.Scenario lists them).
 func name(c results.Cell) string {
 	n := fmt.Sprintf("Echo/model=%s/conns=%d/size=%d", c.Model, c.Conns, c.Size)
-	if c.Mode != "closed" {
-		n += "/mode=" + c.Mode
-	}
-	if c.Depth > 1 {
-		n += fmt.Sprintf("/depth=%d", c.Depth)
-	}
-	if c.Rate > 0 {
-		n += fmt.Sprintf("/rate=%.0f", c.Rate)
-	}
-	if c.IdleConns > 0 {
-		n += fmt.Sprintf("/idle=%d", c.IdleConns)
-	}
-	if c.Work != "" && c.Work != "none" {
-		n += "/work=" + c.Work
+	for _, d := range c.NonDefault() {
+		n += "/" + d.Key + "=" + d.Value
 	}
 	return n
 }

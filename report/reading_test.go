@@ -27,6 +27,7 @@ func rep(v float64, n int) []float64 {
 // nothing; unfair and failed rows never lead.
 func TestReading(t *testing.T) {
 	sc := results.Scenario{Conns: 1000}
+	suite := &results.Suite{Models: []results.ModelInfo{{Name: "epoll", Why: "it reports only the ready connections"}}}
 	unfair := row("blocking", rep(200_000, 5), rep(1e5, 5))
 	unfair.Jain, unfair.ZeroConn = 0.12, 703
 	failed := row("epoll", rep(300_000, 5), rep(1e5, 5))
@@ -60,7 +61,7 @@ func TestReading(t *testing.T) {
 			nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := reading(Table{Scenario: sc, Rows: c.rows})
+			got := reading(Table{Scenario: sc, Rows: c.rows}, suite)
 			for _, w := range c.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("reading %q\nlacks %q", got, w)

@@ -107,7 +107,7 @@ func Tables(s *results.Suite) []Table {
 				t.Rows = append(t.Rows, aggregate(m, cells))
 			}
 		}
-		t.Reading = reading(t)
+		t.Reading = reading(t, s)
 		out = append(out, t)
 	}
 	return out
@@ -220,27 +220,18 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// why says in a few words why a model leading fits how it works.
-func why(model string, conns int) string {
-	switch {
-	case model == "nonblocking":
-		return "it never sleeps, so it answers at once, paying a full core for it"
-	case model == "gonet":
-		return "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU"
-	case model == "blocking" && conns <= 10:
-		return "with few connections a thread each is cheap and needs no event loop"
-	case model == "blocking":
-		return "the kernel scheduler multiplexes the threads, here well enough"
-	case (model == "select" || model == "poll") && conns <= 10:
-		return "with few descriptors the O(n) scan costs next to nothing"
-	case model == "select" || model == "poll":
-		return "its O(n) scan was still cheaper than the others' overheads at this count"
-	case model == "iouring":
-		return "one io_uring_enter submits and reaps the IO of many connections"
-	case model == "iocp" || model == "overlapped":
-		return "completions arrive for finished IO only, with no readiness round trip"
-	case model == "epoll" || model == "kqueue":
-		return "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"
+// why says in a few words why a model leading fits how it works, as the
+// model itself says (the suite records the facts of the models it ran).
+func why(s *results.Suite, model string, conns int) string {
+	if s != nil {
+		if m, ok := s.Model(model); ok {
+			if conns <= 10 && m.WhyFew != "" {
+				return m.WhyFew
+			}
+			if m.Why != "" {
+				return m.Why
+			}
+		}
 	}
 	return "how it waits suited this load"
 }
@@ -313,8 +304,8 @@ func judge(t Table) verdict {
 	return v
 }
 
-// reading is the one-paragraph summary of a table.
-func reading(t Table) string {
+// reading is the one-paragraph summary of a table of suite s.
+func reading(t Table, s *results.Suite) string {
 	v := judge(t)
 	var b strings.Builder
 	switch {
@@ -335,7 +326,7 @@ func reading(t Table) string {
 	default:
 		lead, next := v.ranked[0], v.ranked[1]
 		fmt.Fprintf(&b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
-			lead.Throughput.Median/next.Throughput.Median, next.Model, differ(lead.tput, next.tput, Alpha, MinDelta).P, why(lead.Model, t.Scenario.Conns))
+			lead.Throughput.Median/next.Throughput.Median, next.Model, differ(lead.tput, next.tput, Alpha, MinDelta).P, why(s, lead.Model, t.Scenario.Conns))
 	}
 	if v.decidable && len(v.ranked) > 1 {
 		lead := v.ranked[0]

@@ -110,19 +110,7 @@ func summaryLine(t Table) string {
 }
 
 // familyTitle names a scenario family: everything but the connection count.
-func familyTitle(k results.Scenario) string {
-	s := fmt.Sprintf("%s, %d B, depth %d", k.Mode, k.Size, k.Depth)
-	if k.Rate > 0 {
-		s += fmt.Sprintf(", %.0f msg/s", k.Rate)
-	}
-	if k.IdleConns > 0 {
-		s += fmt.Sprintf(", +%d idle conns", k.IdleConns)
-	}
-	if k.Work != "" && k.Work != "none" {
-		s += ", work " + k.Work
-	}
-	return s
-}
+func familyTitle(k results.Scenario) string { return k.Mode + ", " + k.Family() }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

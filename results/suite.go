@@ -20,9 +20,33 @@ type Suite struct {
 	Cells       []Cell      `json:"cells"`
 	// Interrupted: the run was cut short; the cells measured so far are here.
 	Interrupted bool `json:"interrupted"`
+	// Models are the facts of the models in Cells, as the servers that
+	// ran them describe themselves, so that a report need not know them.
+	Models []ModelInfo `json:"models,omitempty"`
 	// Sources are the suites a merged suite was made of, when their
 	// settings or machines differ (Merge); empty for one run.
 	Sources []Source `json:"sources,omitempty"`
+}
+
+// ModelInfo is what a report may say about a model.
+type ModelInfo struct {
+	Name      string `json:"name"`
+	Mechanism string `json:"mechanism"`
+	Summary   string `json:"summary"`
+	// Why a lead by this model fits how it works; WhyFew for ≤ 10
+	// connections, when it differs.
+	Why    string `json:"why,omitempty"`
+	WhyFew string `json:"why_few,omitempty"`
+}
+
+// Model returns the facts of model name, if the suite has them.
+func (s *Suite) Model(name string) (ModelInfo, bool) {
+	for _, m := range s.Models {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return ModelInfo{}, false
 }
 
 // Source is one of the suites merged into another: its settings and
@@ -94,20 +118,54 @@ type Scenario struct {
 	IdleConns int     `json:"idle_conns"`
 }
 
+// Dim is one dimension of a scenario that differs from the default
+// (closed loop, depth 1, no rate, no idle connections, no work).
+type Dim struct {
+	Key   string // benchmark-name key: mode, depth, rate, idle, work
+	Value string // benchmark-name value: "rate", "4", "20000"
+	Label string // for people: "rate", "depth 4", "20000 msg/s"
+}
+
+// NonDefault lists the dimensions of s that differ from the default, in a
+// fixed order: the one owner of what "default" means for a scenario.
+func (s Scenario) NonDefault() []Dim {
+	var d []Dim
+	if s.Mode != "" && s.Mode != "closed" {
+		d = append(d, Dim{"mode", s.Mode, s.Mode})
+	}
+	if s.Depth > 1 {
+		d = append(d, Dim{"depth", fmt.Sprint(s.Depth), fmt.Sprintf("depth %d", s.Depth)})
+	}
+	if s.Rate > 0 {
+		d = append(d, Dim{"rate", fmt.Sprintf("%.0f", s.Rate), fmt.Sprintf("%.0f msg/s", s.Rate)})
+	}
+	if s.IdleConns > 0 {
+		d = append(d, Dim{"idle", fmt.Sprint(s.IdleConns), fmt.Sprintf("+%d idle conns", s.IdleConns)})
+	}
+	if s.Work != "" && s.Work != "none" {
+		d = append(d, Dim{"work", s.Work, "work " + s.Work})
+	}
+	return d
+}
+
+// String is the scenario for people: mode, connections, size and depth,
+// then whatever else is not the default.
 func (s Scenario) String() string {
 	conns := "conns"
 	if s.Conns == 1 {
 		conns = "conn"
 	}
-	str := fmt.Sprintf("%s, %d %s, %d B, depth %d", s.Mode, s.Conns, conns, s.Size, s.Depth)
-	if s.Rate > 0 {
-		str += fmt.Sprintf(", %.0f msg/s", s.Rate)
-	}
-	if s.IdleConns > 0 {
-		str += fmt.Sprintf(", +%d idle", s.IdleConns)
-	}
-	if s.Work != "" && s.Work != "none" {
-		str += ", work " + s.Work
+	return fmt.Sprintf("%s, %d %s, ", s.Mode, s.Conns, conns) + s.Family()
+}
+
+// Family is the scenario without its connection count, the family that
+// charts plot over connection counts: "64 B, depth 1, +5000 idle conns".
+func (s Scenario) Family() string {
+	str := fmt.Sprintf("%d B, depth %d", s.Size, s.Depth)
+	for _, d := range s.NonDefault() {
+		if d.Key != "mode" && d.Key != "depth" {
+			str += ", " + d.Label
+		}
 	}
 	return str
 }
@@ -212,6 +270,11 @@ func Merge(suites ...*Suite) *Suite {
 	for _, s := range suites {
 		out.Cells = append(out.Cells, s.Cells...)
 		out.Interrupted = out.Interrupted || s.Interrupted
+		for _, m := range s.Models {
+			if _, ok := out.Model(m.Name); !ok {
+				out.Models = append(out.Models, m)
+			}
+		}
 		if len(s.Sources) > 0 { // already a merge: keep its parts
 			sources = append(sources, s.Sources...)
 			differ = true

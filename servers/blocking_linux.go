@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"iobench/internal/sock"
@@ -23,11 +22,7 @@ import (
 // Serve raises that limit to cover cfg.MaxThreads and refuses connections
 // past cfg.MaxThreads instead of letting the runtime crash.
 type blockingServer struct {
-	cfg     Config
-	ln      *sock.Listener
-	release sync.Once
-	lifecycle
-	counters
+	*base
 
 	connMu  sync.Mutex
 	conns   map[int]struct{} // open connection descriptors
@@ -35,24 +30,14 @@ type blockingServer struct {
 }
 
 func newBlocking(cfg Config) (Server, error) {
-	ln, err := listen(cfg, false, false)
+	b, err := newBase(cfg, false, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &blockingServer{cfg: cfg, ln: ln, lifecycle: newLifecycle(), conns: map[int]struct{}{}}
-	s.logf = cfg.Logf
+	s := &blockingServer{base: b, conns: map[int]struct{}{}}
 	// shutdown(2) on a listening socket wakes a thread blocked in accept.
-	s.wake = func() { _ = unix.Shutdown(ln.FD, unix.SHUT_RDWR) }
+	s.wake = func() { _ = unix.Shutdown(b.ln.FD, unix.SHUT_RDWR) }
 	return s, nil
-}
-
-func (s *blockingServer) Addr() string { return s.ln.Addr.String() }
-
-func (s *blockingServer) Close() error {
-	s.shutdown()
-	var err error
-	s.release.Do(func() { err = s.ln.Close() })
-	return err
 }
 
 func (s *blockingServer) Serve(ctx context.Context) error {
@@ -61,14 +46,9 @@ func (s *blockingServer) Serve(ctx context.Context) error {
 
 func (s *blockingServer) loop() error {
 	// Headroom for the runtime's own threads (sysmon, GC workers, idle Ps).
-	if need := s.cfg.MaxThreads + 256; need > 10000 {
-		prev := debug.SetMaxThreads(need)
-		if prev > need {
-			debug.SetMaxThreads(prev)
-		}
-	}
+	raiseThreadLimit(s.cfg.MaxThreads)
 	defer s.closeAll()
-	limit := fmt.Sprintf("thread limit reached (--max-threads %d)", s.cfg.MaxThreads)
+	limit := fmt.Sprintf("thread limit reached (max-threads %d)", s.cfg.MaxThreads)
 	for {
 		fd, err := s.ln.Accept(false)
 		if s.stopped() {
@@ -83,7 +63,7 @@ func (s *blockingServer) loop() error {
 			continue
 		case err != nil:
 			return wrapSyscall("accept4", err)
-		case s.active.Load() >= int64(s.cfg.MaxThreads):
+		case !s.admitThread(s.cfg.MaxThreads):
 			s.refuse(limit) // counted before the client can see the close
 			unix.Close(fd)
 			continue
@@ -91,10 +71,6 @@ func (s *blockingServer) loop() error {
 		s.connMu.Lock()
 		s.conns[fd] = struct{}{}
 		s.connMu.Unlock()
-		s.accepted.Add(1)
-		if n := s.active.Add(1); n > s.peakThreads.Load() {
-			s.peakThreads.Store(n)
-		}
 		s.threads.Add(1)
 		go s.serveConn(fd)
 	}

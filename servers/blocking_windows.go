@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sys/windows"
@@ -17,18 +16,18 @@ import (
 // loops recv → work → send with blocking calls. closesocket from another
 // thread is what wakes a thread blocked in accept or recv on Windows.
 type winBlocking struct {
-	*winServer
+	*base
 	connMu  sync.Mutex
 	conns   map[windows.Handle]struct{}
 	threads sync.WaitGroup
 }
 
 func newBlocking(cfg Config) (Server, error) {
-	base, err := newWinServer(cfg, false)
+	b, err := newBase(cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &winBlocking{winServer: base, conns: map[windows.Handle]struct{}{}}
+	s := &winBlocking{base: b, conns: map[windows.Handle]struct{}{}}
 	s.wake = s.closeListener
 	return s, nil
 }
@@ -38,13 +37,9 @@ func (s *winBlocking) Serve(ctx context.Context) error {
 }
 
 func (s *winBlocking) loop() error {
-	if need := s.cfg.MaxThreads + 256; need > 10000 {
-		if prev := debug.SetMaxThreads(need); prev > need {
-			debug.SetMaxThreads(prev)
-		}
-	}
+	raiseThreadLimit(s.cfg.MaxThreads)
 	defer s.closeAll()
-	limit := fmt.Sprintf("thread limit reached (--max-threads %d)", s.cfg.MaxThreads)
+	limit := fmt.Sprintf("thread limit reached (max-threads %d)", s.cfg.MaxThreads)
 	for {
 		c, err := winsock.Accept(s.ln)
 		if s.stopped() {
@@ -57,18 +52,14 @@ func (s *winBlocking) loop() error {
 		case err != nil:
 			s.refuse("accept: " + err.Error())
 			continue
-		case s.active.Load() >= int64(s.cfg.MaxThreads):
-			s.refuse(limit)
+		case !s.admitThread(s.cfg.MaxThreads):
+			s.refuse(limit) // counted before the client can see the close
 			windows.Closesocket(c)
 			continue
 		}
 		s.connMu.Lock()
 		s.conns[c] = struct{}{}
 		s.connMu.Unlock()
-		s.accepted.Add(1)
-		if n := s.active.Add(1); n > s.peakThreads.Load() {
-			s.peakThreads.Store(n)
-		}
 		s.threads.Add(1)
 		go s.serveConn(c)
 	}

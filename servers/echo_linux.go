@@ -2,7 +2,6 @@ package servers
 
 import (
 	"errors"
-	"sync"
 
 	"iobench/internal/sock"
 
@@ -45,48 +44,33 @@ func newEventfd() (eventfd, error) {
 	return eventfd(fd), nil
 }
 
+func (e eventfd) close() error { return unix.Close(int(e)) }
+
 func (e eventfd) wake() {
 	var one = [8]byte{1}
 	_, _ = sock.Write(int(e), one[:])
 }
 
-// loopServer is the part every single-threaded Linux loop shares: the
-// listener, the wake-up eventfd, the connection table and its counters.
+// loopServer is the part every single-threaded Linux loop shares beyond
+// the base: the wake-up eventfd and the connection bookkeeping.
 type loopServer struct {
-	cfg     Config
-	ln      *sock.Listener
-	ev      eventfd
-	release sync.Once
-	lifecycle
-	counters
+	*base
+	ev eventfd
 }
 
 func newLoopServer(cfg Config, reusePort bool) (*loopServer, error) {
-	ln, err := listen(cfg, true, reusePort)
+	b, err := newBase(cfg, true, reusePort)
 	if err != nil {
 		return nil, err
 	}
 	ev, err := newEventfd()
 	if err != nil {
-		ln.Close()
+		b.Close()
 		return nil, err
 	}
-	s := &loopServer{cfg: cfg, ln: ln, ev: ev, lifecycle: newLifecycle()}
-	s.logf = cfg.Logf
-	s.wake = ev.wake
-	return s, nil
-}
-
-func (s *loopServer) Addr() string { return s.ln.Addr.String() }
-
-func (s *loopServer) Close() error {
-	s.shutdown()
-	var err error
-	s.release.Do(func() {
-		unix.Close(int(s.ev))
-		err = s.ln.Close()
-	})
-	return err
+	b.onRelease(ev.close)
+	b.wake = ev.wake
+	return &loopServer{base: b, ev: ev}, nil
 }
 
 // accept takes one pending connection from ln; ok is false when none is

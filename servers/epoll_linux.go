@@ -26,28 +26,21 @@ type epollServer struct {
 }
 
 func newEpoll(cfg Config) (Server, error) {
-	base, err := newLoopServer(cfg, cfg.Loops > 1)
+	ls, err := newLoopServer(cfg, cfg.Loops > 1)
 	if err != nil {
 		return nil, err
 	}
-	s := &epollServer{loopServer: base}
+	s := &epollServer{loopServer: ls}
 	for i := 1; i < cfg.Loops; i++ {
-		ln, err := sock.NewListener(base.ln.Addr, true, true)
+		ln, err := sock.NewListener(ls.ln.Addr, true, true)
 		if err != nil {
 			s.Close()
 			return nil, fmtListenErr(cfg.Addr, err)
 		}
 		s.extra = append(s.extra, ln)
+		s.onRelease(ln.Close)
 	}
 	return s, nil
-}
-
-func (s *epollServer) Close() error {
-	err := s.loopServer.Close()
-	for _, ln := range s.extra {
-		ln.Close()
-	}
-	return err
 }
 
 func (s *epollServer) Serve(ctx context.Context) error {
@@ -71,6 +64,17 @@ func (s *epollServer) runLoops() error {
 	return errors.Join(errs...)
 }
 
+// epollLoop is one loop's state: its epoll instance, its listener and
+// the connections it owns, indexed by descriptor.
+type epollLoop struct {
+	s          *epollServer
+	ep         int
+	ln         *sock.Listener
+	connEvents uint32 // interest of a connection with nothing pending
+	conns      []*conn
+	scratch    []byte
+}
+
 func (s *epollServer) loop(ln *sock.Listener) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -86,26 +90,12 @@ func (s *epollServer) loop(ln *sock.Listener) error {
 			return wrapSyscall("epoll_ctl", err)
 		}
 	}
-
-	edge := s.cfg.Edge
-	connEvents := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
-	if edge {
-		connEvents |= unix.EPOLLOUT | unix.EPOLLET
+	l := &epollLoop{s: s, ep: ep, ln: ln, connEvents: unix.EPOLLIN | unix.EPOLLRDHUP, scratch: make([]byte, s.cfg.MaxMsg)}
+	if s.cfg.Edge {
+		l.connEvents |= unix.EPOLLOUT | unix.EPOLLET
 	}
-	var conns []*conn // indexed by descriptor
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				s.closeConn(c)
-			}
-		}
-	}()
-	setInterest := func(c *conn, events uint32) {
-		ev := unix.EpollEvent{Events: events, Fd: int32(c.fd)}
-		_ = unix.EpollCtl(ep, unix.EPOLL_CTL_MOD, c.fd, &ev)
-	}
+	defer l.closeAll()
 
-	scratch := make([]byte, s.cfg.MaxMsg)
 	events := make([]unix.EpollEvent, 512)
 	for {
 		n, err := sock.EpollWait(ep, events)
@@ -113,47 +103,86 @@ func (s *epollServer) loop(ln *sock.Listener) error {
 			return fmt.Errorf("servers: %w", err)
 		}
 		for i := range n {
-			fd := int(events[i].Fd)
-			switch {
+			switch fd := int(events[i].Fd); {
 			case fd == int(s.ev):
 				return nil
 			case fd == ln.FD:
-				for {
-					cfd, ok := s.accept(ln)
-					if !ok {
-						break
-					}
-					for cfd >= len(conns) {
-						conns = append(conns, nil)
-					}
-					conns[cfd] = s.admit(cfd)
-					ev := unix.EpollEvent{Events: connEvents, Fd: int32(cfd)}
-					if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, cfd, &ev); err != nil {
-						s.closeConn(conns[cfd])
-						conns[cfd] = nil
-					}
-				}
-			case fd < len(conns) && conns[fd] != nil:
-				c := conns[fd]
-				var st next
-				if edge {
-					st = c.drain(scratch, s.cfg.Work)
-				} else {
-					st = c.step(scratch, s.cfg.Work)
-				}
-				switch {
-				case st == closeNow:
-					conns[fd] = nil
-					s.closeConn(c) // close(2) also drops it from the epoll set
-				case edge:
-				case st == wantWrite && !c.writing:
-					c.writing = true
-					setInterest(c, unix.EPOLLOUT|unix.EPOLLRDHUP)
-				case st != wantWrite && c.writing:
-					c.writing = false
-					setInterest(c, connEvents)
-				}
+				l.acceptAll()
+			case fd < len(l.conns) && l.conns[fd] != nil:
+				l.step(l.conns[fd])
 			}
+		}
+	}
+}
+
+// acceptAll takes every pending connection and adds it to the interest set.
+func (l *epollLoop) acceptAll() {
+	for {
+		fd, ok := l.s.accept(l.ln)
+		if !ok {
+			return
+		}
+		for fd >= len(l.conns) {
+			l.conns = append(l.conns, nil)
+		}
+		l.conns[fd] = l.s.admit(fd)
+		ev := unix.EpollEvent{Events: l.connEvents, Fd: int32(fd)}
+		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			l.s.logf("closing a new connection: epoll_ctl ADD: %v", err)
+			l.drop(l.conns[fd])
+		}
+	}
+}
+
+// step runs c's echo state machine on a readiness event. Level-triggered,
+// it then watches for what c waits for next (EPOLLOUT only while a reply
+// is pending); edge-triggered, c drained everything and the interest
+// (IN|OUT|ET) never changes.
+func (l *epollLoop) step(c *conn) {
+	if l.s.cfg.Edge {
+		if c.drain(l.scratch, l.s.cfg.Work) == closeNow {
+			l.drop(c)
+		}
+		return
+	}
+	st := c.step(l.scratch, l.s.cfg.Work)
+	switch {
+	case st == closeNow:
+		l.drop(c)
+	case st == wantWrite && !c.writing:
+		l.watch(c, true)
+	case st != wantWrite && c.writing:
+		l.watch(c, false)
+	}
+}
+
+// watch sets c's interest to writable (a reply is pending) or readable.
+// A connection whose interest can't be changed would never be woken
+// again: it is closed, not left to hang its client.
+func (l *epollLoop) watch(c *conn, writable bool) {
+	events := l.connEvents
+	if writable {
+		events = unix.EPOLLOUT | unix.EPOLLRDHUP
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(c.fd)}
+	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+		l.s.logf("closing a connection: epoll_ctl MOD: %v", err)
+		l.drop(c)
+		return
+	}
+	c.writing = writable
+}
+
+// drop closes c; close(2) also drops it from the epoll set.
+func (l *epollLoop) drop(c *conn) {
+	l.conns[c.fd] = nil
+	l.s.closeConn(c)
+}
+
+func (l *epollLoop) closeAll() {
+	for _, c := range l.conns {
+		if c != nil {
+			l.s.closeConn(c)
 		}
 	}
 }

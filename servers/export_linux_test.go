@@ -1,4 +1,5 @@
 package servers
 
-// BufRingSize lets tests shrink the iouring buffer ring.
-var BufRingSize = &bufRingSize
+// SetBufRingSize lets a test starve an iouring server of provided buffers;
+// call it before Serve.
+func SetBufRingSize(s Server, n int) { s.(*iouringServer).bufRingSize = n }

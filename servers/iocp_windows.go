@@ -29,7 +29,7 @@ import (
 // with an error), waits until none is outstanding, then wakes each worker
 // with PostQueuedCompletionStatus.
 type winIOCP struct {
-	*winServer
+	*base
 	port        windows.Handle
 	workers     int
 	outstanding atomic.Int64 // operations posted and not yet completed
@@ -61,27 +61,22 @@ type iocpOp struct {
 const keyStop = 1 // completion key of PostQueuedCompletionStatus wake-ups
 
 func newIOCP(cfg Config) (Server, error) {
-	base, err := newWinServer(cfg, true)
+	b, err := newBase(cfg, true)
 	if err != nil {
 		return nil, err
 	}
 	port, err := windows.CreateIoCompletionPort(windows.InvalidHandle, 0, 0, 0)
 	if err == nil {
-		_, err = windows.CreateIoCompletionPort(base.ln, port, 0, 0)
+		_, err = windows.CreateIoCompletionPort(b.ln, port, 0, 0)
 	}
 	if err != nil {
-		base.Close()
+		b.Close()
 		return nil, wrapSyscall("CreateIoCompletionPort", err)
 	}
-	s := &winIOCP{winServer: base, port: port, workers: cmp.Or(cfg.Workers, runtime.GOMAXPROCS(0)), conns: map[*iocpOp]struct{}{}}
+	s := &winIOCP{base: b, port: port, workers: cmp.Or(cfg.Workers, runtime.GOMAXPROCS(0)), conns: map[*iocpOp]struct{}{}}
 	s.wake = s.closeListener // the posted AcceptEx complete with an error
+	s.onRelease(func() error { return windows.CloseHandle(port) })
 	return s, nil
-}
-
-func (s *winIOCP) Close() error {
-	err := s.winServer.Close()
-	s.release.Do(func() { windows.CloseHandle(s.port) })
-	return err
 }
 
 var accepts sync.Map // *iocpOp posted AcceptEx ops, kept referenced

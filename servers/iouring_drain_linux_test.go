@@ -14,7 +14,7 @@ func TestIOUringDrains(t *testing.T) {
 		t.Skipf("io_uring unavailable here: %v", err)
 	}
 	for _, workers := range []int{0, 2} {
-		before := len(leakedRings)
+		before := leaked.count()
 		srv, err := Open("iouring", Config{Addr: "127.0.0.1:0", Workers: workers})
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +37,7 @@ func TestIOUringDrains(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if len(leakedRings) != before {
+		if leaked.count() != before {
 			t.Errorf("workers=%d: the ring did not drain on Close (operations left in flight)", workers)
 		}
 	}

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -33,13 +34,12 @@ import (
 // the workers decide the next operation and give it back to the ring's
 // thread, the only one that may submit.
 type iouringServer struct {
-	cfg     Config
-	ln      *sock.Listener
-	wake    eventfd // stop: a read is armed on it
-	kick    eventfd // workers → ring thread: requests are waiting
-	release sync.Once
-	lifecycle
-	counters
+	*base
+	wake eventfd // stop: a read is armed on it
+	kick eventfd // workers → ring thread: requests are waiting
+	// bufRingSize is how many provided buffers --buf-ring registers (a
+	// field so that a test can starve the server of them).
+	bufRingSize int
 
 	reqMu    sync.Mutex
 	requests []ureq // from workers, for the ring thread to submit
@@ -80,9 +80,12 @@ type uevent struct {
 	res int32
 }
 
-func probeIOUring() error {
+// probeIOUring says whether this process can run the model. It builds a
+// ring to find out, so it does so once: the answer does not change while
+// the process lives.
+var probeIOUring = sync.OnceValue(func() error {
 	return uring.Check(uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpRead)
-}
+})
 
 func newIOUring(cfg Config) (Server, error) {
 	if err := probeIOUring(); err != nil {
@@ -90,38 +93,20 @@ func newIOUring(cfg Config) (Server, error) {
 	}
 	// Blocking sockets: io_uring does its own non-blocking attempt and
 	// arms a poll when the socket is not ready.
-	ln, err := listen(cfg, false, false)
+	b, err := newBase(cfg, false, false)
 	if err != nil {
 		return nil, err
 	}
-	wake, err := newEventfd()
-	if err != nil {
-		ln.Close()
-		return nil, err
+	s := &iouringServer{base: b, bufRingSize: defaultBufRingSize}
+	for _, ev := range []*eventfd{&s.wake, &s.kick} {
+		if *ev, err = newEventfd(); err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.onRelease(ev.close)
 	}
-	kick, err := newEventfd()
-	if err != nil {
-		ln.Close()
-		unix.Close(int(wake))
-		return nil, err
-	}
-	s := &iouringServer{cfg: cfg, ln: ln, wake: wake, kick: kick, lifecycle: newLifecycle()}
-	s.logf = cfg.Logf
-	s.lifecycle.wake = wake.wake
+	s.lifecycle.wake = s.wake.wake
 	return s, nil
-}
-
-func (s *iouringServer) Addr() string { return s.ln.Addr.String() }
-
-func (s *iouringServer) Close() error {
-	s.shutdown()
-	var err error
-	s.release.Do(func() {
-		unix.Close(int(s.wake))
-		unix.Close(int(s.kick))
-		err = s.ln.Close()
-	})
-	return err
 }
 
 // ringState is what the ring's thread owns while serving.
@@ -140,6 +125,8 @@ type ringState struct {
 	held     int            // --buf-ring: buffers connections hold (seen in completions)
 	wakeBuf  [8]byte
 	kickBuf  [8]byte
+	failed   error     // the ring refused a submission: the loop stops with it
+	scratch  uring.SQE // what sqe hands out once the ring has failed
 }
 
 func (s *iouringServer) Serve(ctx context.Context) error {
@@ -162,9 +149,9 @@ func (s *iouringServer) loop() error {
 	if s.cfg.BufRing {
 		// Buffers are taken only while a reply is on its way, so a few
 		// hundred serve thousands of mostly idle connections.
-		if st.bufs, err = ring.RegisterBufRing(bufRingSize, s.cfg.MaxMsg, 1); err != nil {
+		if st.bufs, err = ring.RegisterBufRing(s.bufRingSize, s.cfg.MaxMsg, 1); err != nil {
 			ring.Close()
-			return fmt.Errorf("servers: --buf-ring: %w", err)
+			return fmt.Errorf("servers: provided buffers (BufRing): %w", err)
 		}
 	}
 	var workers sync.WaitGroup
@@ -193,28 +180,57 @@ func (s *iouringServer) loop() error {
 		// The kernel may still write into buffers of operations we could
 		// not reap: keep them (and the ring) referenced for good rather
 		// than let the GC hand that memory out again.
-		leakedRings = append(leakedRings, st)
+		leaked.keep(st)
 		ring.Close()
 	}
 	return serveErr
 }
 
-// bufRingSize is how many provided buffers --buf-ring registers (a
-// variable so a test can starve the server of them).
-var bufRingSize = 512
+// defaultBufRingSize is how many provided buffers --buf-ring registers.
+const defaultBufRingSize = 512
 
-// leakedRings keeps the buffers of a ring that did not drain in time.
-var leakedRings []*ringState
+// leaked keeps, for the life of the process, the buffers of rings that did
+// not drain in time: the kernel may still write into them. It is a global
+// because it outlives every server; servers in one process may add to it
+// at once.
+var leaked ringKeeper
 
-// sqe returns a submission entry, submitting queued ones if full.
+type ringKeeper struct {
+	mu    sync.Mutex
+	rings []*ringState
+}
+
+func (k *ringKeeper) keep(st *ringState) {
+	k.mu.Lock()
+	k.rings = append(k.rings, st)
+	k.mu.Unlock()
+}
+
+func (k *ringKeeper) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.rings)
+}
+
+// sqe returns a submission entry, submitting queued ones if the queue is
+// full. Should the kernel take none of them (its completion queue
+// overflowing) after many tries, or refuse outright, the error is recorded
+// — the loop then stops with it — and a scratch entry that is never
+// submitted is returned, so callers need no error path.
 func (st *ringState) sqe() *uring.SQE {
-	for {
+	for try := 0; try < 1000 && st.failed == nil; try++ {
 		if e := st.ring.SQE(); e != nil {
 			st.inflight++
 			return e
 		}
-		_ = st.ring.Submit(0)
+		if err := st.ring.Submit(0); err != nil {
+			st.failed = fmt.Errorf("servers: %w", err)
+		}
 	}
+	if st.failed == nil {
+		st.failed = errors.New("servers: io_uring: the kernel takes no submissions (completion queue overflowing)")
+	}
+	return &st.scratch
 }
 
 func (st *ringState) armAccept() {
@@ -273,6 +289,9 @@ func (st *ringState) loop() error {
 		}
 		if err := st.ring.Submit(wait); err != nil {
 			return err
+		}
+		if st.failed != nil {
+			return st.failed
 		}
 		st.ring.Completions(st.complete)
 		st.takeRequests()

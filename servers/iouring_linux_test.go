@@ -16,8 +16,11 @@ func TestIOUringBufRingStarved(t *testing.T) {
 	if _, err := servers.Lookup("iouring"); err != nil {
 		t.Skipf("skipped: %v", err)
 	}
-	old := *servers.BufRingSize
-	*servers.BufRingSize = 1
-	defer func() { *servers.BufRingSize = old }()
-	servertest.Run(t, factory("iouring", servers.Config{BufRing: true}), servertest.Options{})
+	servertest.Run(t, func(cfg servers.Config) (servers.Server, error) {
+		s, err := servers.Open("iouring", servers.Config{Addr: cfg.Addr, BufRing: true})
+		if err == nil {
+			servers.SetBufRingSize(s, 1)
+		}
+		return s, err
+	}, servertest.Options{})
 }

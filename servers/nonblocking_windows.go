@@ -15,17 +15,17 @@ import (
 // waiting, with WSAGetLastError() == WSAEWOULDBLOCK, and the sockets it
 // returns are non-blocking too. One thread retries accept and every
 // connection in turn and never sleeps: a full core, by design.
-type winNonblocking struct{ *winServer }
+type winNonblocking struct{ *base }
 
 func newNonblocking(cfg Config) (Server, error) {
-	base, err := newWinServer(cfg, true)
+	b, err := newBase(cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := base.setNonblock(); err != nil {
+	if err := b.setNonblock(); err != nil {
 		return nil, err
 	}
-	return winNonblocking{base}, nil
+	return winNonblocking{b}, nil
 }
 
 func (s winNonblocking) Serve(ctx context.Context) error {

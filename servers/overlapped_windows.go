@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ import (
 // this one waits alertably on an FD_ACCEPT event (WSAEventSelect) and a
 // stop event at once, so accepts are not delayed.
 type winOverlapped struct {
-	*winServer
+	*base
 	acceptEv, stopEv windows.Handle
 }
 
@@ -85,32 +86,24 @@ func lookupOv(ov uintptr) *ovConn {
 
 func newOverlapped(cfg Config) (Server, error) {
 	initRoutines()
-	base, err := newWinServer(cfg, true)
+	b, err := newBase(cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	s := &winOverlapped{winServer: base}
+	s := &winOverlapped{base: b}
 	if s.acceptEv, err = windows.CreateEvent(nil, 0, 0, nil); err == nil {
 		s.stopEv, err = windows.CreateEvent(nil, 1, 0, nil)
 	}
 	if err == nil {
-		err = winsock.EventSelect(base.ln, s.acceptEv, winsock.FD_ACCEPT)
+		err = winsock.EventSelect(b.ln, s.acceptEv, winsock.FD_ACCEPT)
 	}
 	if err != nil {
-		base.Close()
+		b.Close()
 		return nil, wrapSyscall("CreateEvent/WSAEventSelect", err)
 	}
 	s.wake = func() { windows.SetEvent(s.stopEv) }
+	s.onRelease(func() error { return errors.Join(windows.CloseHandle(s.acceptEv), windows.CloseHandle(s.stopEv)) })
 	return s, nil
-}
-
-func (s *winOverlapped) Close() error {
-	err := s.winServer.Close()
-	s.release.Do(func() {
-		windows.CloseHandle(s.acceptEv)
-		windows.CloseHandle(s.stopEv)
-	})
-	return err
 }
 
 func (s *winOverlapped) Serve(ctx context.Context) error {

@@ -16,17 +16,17 @@ import (
 // 64-socket limit. Each call copies and scans every socket, O(n) per
 // wakeup. select can't wait on an event, so it wakes every 50ms to notice
 // Close.
-type winSelect struct{ *winServer }
+type winSelect struct{ *base }
 
 func newSelect(cfg Config) (Server, error) {
-	base, err := newWinServer(cfg, false)
+	b, err := newBase(cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := base.setNonblock(); err != nil {
+	if err := b.setNonblock(); err != nil {
 		return nil, err
 	}
-	return winSelect{base}, nil
+	return winSelect{b}, nil
 }
 
 func (s winSelect) Serve(ctx context.Context) error {

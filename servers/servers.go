@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,21 +74,35 @@ type Model struct {
 	// Tunables lists the Config fields beyond Addr, MaxMsg and Work that
 	// the model honours ("loops", "edge", "max-threads").
 	Tunables []string
+	// Why says in a few words why this model leading a comparison fits
+	// how it works; WhyFew, when set, says it for few connections (≤ 10).
+	// Reports ask the model for them rather than guess from its name.
+	Why, WhyFew string
 }
 
 // Models is every model iobench knows, in the order tables show them.
 func Models() []Model {
 	return []Model{
-		{"blocking", Thread, []string{"linux", "windows"}, "one OS thread per connection, blocking read/write", []string{"max-threads"}},
-		{"select", Readiness, []string{"linux", "windows"}, "one thread, select(2); at most FD_SETSIZE descriptors", nil},
-		{"poll", Readiness, []string{"linux"}, "one thread, poll(2); O(n) scan per wakeup", nil},
-		{"nonblocking", BusyPoll, []string{"linux", "windows"}, "one thread retrying every O_NONBLOCK socket; burns a core by design", nil},
-		{"epoll", Readiness, []string{"linux"}, "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", []string{"loops", "edge"}},
-		{"iouring", Completion, []string{"linux"}, "io_uring: recv/send submitted to the kernel, completions reaped from a ring; --workers N hands them to a pool like IOCP", []string{"workers", "buf-ring"}},
-		{"overlapped", Completion, []string{"windows"}, "WSARecv/WSASend with completion routines run as APCs in an alertable wait", nil},
-		{"iocp", Completion, []string{"windows"}, "I/O completion port drained by worker threads (--workers, default one per CPU)", []string{"workers"}},
-		{"kqueue", Readiness, []string{"darwin", "freebsd"}, "kqueue(2)/kevent(2)", nil},
-		{"gonet", Runtime, []string{"linux", "windows", "darwin", "freebsd"}, "goroutine per connection on Go's net package (runtime netpoller)", nil},
+		{Name: "blocking", Mechanism: Thread, OS: []string{"linux", "windows"}, Summary: "one OS thread per connection, blocking read/write", Tunables: []string{"max-threads"},
+			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop"},
+		{Name: "select", Mechanism: Readiness, OS: []string{"linux", "windows"}, Summary: "one thread, select(2); at most FD_SETSIZE descriptors",
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing"},
+		{Name: "poll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "one thread, poll(2); O(n) scan per wakeup",
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing"},
+		{Name: "nonblocking", Mechanism: BusyPoll, OS: []string{"linux", "windows"}, Summary: "one thread retrying every O_NONBLOCK socket; burns a core by design",
+			Why: "it never sleeps, so it answers at once, paying a full core for it"},
+		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"},
+			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
+		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring"},
+			Why: "one io_uring_enter submits and reaps the IO of many connections"},
+		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait",
+			Why: "completions arrive for finished IO only, with no readiness round trip"},
+		{Name: "iocp", Mechanism: Completion, OS: []string{"windows"}, Summary: "I/O completion port drained by worker threads (--workers, default one per CPU)", Tunables: []string{"workers"},
+			Why: "completions arrive for finished IO only, with no readiness round trip"},
+		{Name: "kqueue", Mechanism: Readiness, OS: []string{"darwin", "freebsd"}, Summary: "kqueue(2)/kevent(2)",
+			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
+		{Name: "gonet", Mechanism: Runtime, OS: []string{"linux", "windows", "darwin", "freebsd"}, Summary: "goroutine per connection on Go's net package (runtime netpoller)",
+			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU"},
 	}
 }
 
@@ -128,13 +143,17 @@ func List() []Availability {
 	for _, m := range Models() {
 		a := Availability{Model: m}
 		v, ok := have[m.Name]
+		var probeErr error
+		if ok && v.Probe != nil {
+			probeErr = v.Probe()
+		}
 		switch {
 		case !ok && slices.Contains(m.OS, runtime.GOOS):
 			a.Why = "unavailable: not implemented on " + runtime.GOOS + " yet"
 		case !ok:
 			a.Why = "unavailable: " + strings.Join(m.OS, "/") + " only"
-		case v.Probe != nil && v.Probe() != nil:
-			a.Why = "unavailable: " + v.Probe().Error()
+		case probeErr != nil:
+			a.Why = "unavailable: " + probeErr.Error()
 		default:
 			a.Available = true
 		}
@@ -384,6 +403,40 @@ func (c *counters) refuse(reason string) {
 	c.refusals[reason]++
 	if c.refusals[reason] == 1 && c.logf != nil {
 		c.logf("refusing connections: %s (counted; further refusals are not logged)", reason)
+	}
+}
+
+// raiseThreadLimit makes room in the runtime for maxConns connection
+// threads plus its own (sysmon, GC workers, idle Ps): Go aborts the whole
+// process past debug.SetMaxThreads (default 10000).
+func raiseThreadLimit(maxConns int) {
+	if need := maxConns + 256; need > 10000 {
+		if prev := debug.SetMaxThreads(need); prev > need {
+			debug.SetMaxThreads(prev)
+		}
+	}
+}
+
+// admitThread admits one more connection thread unless limit are already
+// running, and keeps the peak; a connection refused here is counted by
+// the caller before it closes it, so the client can't see the close first.
+func (c *counters) admitThread(limit int) bool {
+	var n int64
+	for {
+		n = c.active.Load()
+		if n >= int64(limit) {
+			return false
+		}
+		if c.active.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	c.accepted.Add(1)
+	for {
+		peak := c.peakThreads.Load()
+		if n+1 <= peak || c.peakThreads.CompareAndSwap(peak, n+1) {
+			return true
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
 
@@ -17,19 +18,22 @@ var errAgain error = windows.WSAEWOULDBLOCK
 func readNB(fd int, p []byte) (int, error)  { return winsock.Recv(windows.Handle(fd), p) }
 func writeNB(fd int, p []byte) (int, error) { return winsock.Send(windows.Handle(fd), p) }
 
-// winServer is what the Windows models share: the listening socket, the
-// lifecycle and the counters.
-type winServer struct {
-	cfg     Config
-	ln      windows.Handle
-	addr    netip.AddrPort
-	lnOnce  sync.Once
-	release sync.Once
+// base is the frame every Windows model shares, as on Linux
+// (base_linux.go): the listening socket, the lifecycle, the counters, and
+// the release of every handle once. A model adds what it owns with
+// onRelease.
+type base struct {
+	cfg      Config
+	ln       windows.Handle
+	addr     netip.AddrPort
+	lnOnce   sync.Once
+	release  sync.Once
+	releases []func() error
 	lifecycle
 	counters
 }
 
-func newWinServer(cfg Config, overlapped bool) (*winServer, error) {
+func newBase(cfg Config, overlapped bool) (*base, error) {
 	ap, err := parseAddr(cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -38,28 +42,39 @@ func newWinServer(cfg Config, overlapped bool) (*winServer, error) {
 	if err != nil {
 		return nil, fmtListenErr(cfg.Addr, err)
 	}
-	s := &winServer{cfg: cfg, ln: ln, addr: bound, lifecycle: newLifecycle()}
+	s := &base{cfg: cfg, ln: ln, addr: bound, lifecycle: newLifecycle()}
 	s.logf = cfg.Logf
 	return s, nil
 }
 
-func (s *winServer) Addr() string { return s.addr.String() }
+func (s *base) Addr() string { return s.addr.String() }
 
 // closeListener closes the listening socket once; on Windows that is also
 // what wakes a thread blocked in accept.
-func (s *winServer) closeListener() {
+func (s *base) closeListener() {
 	s.lnOnce.Do(func() { windows.Closesocket(s.ln) })
 }
 
-func (s *winServer) Close() error {
+// onRelease adds something the server owns to what Close releases.
+func (s *base) onRelease(f func() error) { s.releases = append(s.releases, f) }
+
+// Close stops Serve, waits for it to return and releases every handle
+// once; later calls do nothing.
+func (s *base) Close() error {
 	s.shutdown()
 	s.closeListener()
-	return nil
+	var errs []error
+	s.release.Do(func() {
+		for i := len(s.releases) - 1; i >= 0; i-- {
+			errs = append(errs, s.releases[i]())
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // setNonblock puts the listener in non-blocking mode, ioctlsocket(FIONBIO);
 // the sockets accept returns inherit it.
-func (s *winServer) setNonblock() error {
+func (s *base) setNonblock() error {
 	if err := winsock.SetNonblock(s.ln, true); err != nil {
 		s.Close()
 		return err
@@ -68,14 +83,14 @@ func (s *winServer) setNonblock() error {
 }
 
 // admit counts a newly accepted socket as served.
-func (s *winServer) admit(sock windows.Handle) *conn {
+func (s *base) admit(sock windows.Handle) *conn {
 	s.accepted.Add(1)
 	s.active.Add(1)
 	return &conn{fd: int(sock)}
 }
 
 // closeConn closes a connection a loop owns.
-func (s *winServer) closeConn(c *conn) {
+func (s *base) closeConn(c *conn) {
 	windows.Closesocket(windows.Handle(c.fd))
 	c.fd = -1
 	s.active.Add(-1)

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"iobench/internal/serveproto"
+	"iobench/cmd/internal/serveproto"
 	"iobench/results"
 	"iobench/servers"
 )

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"iobench/cmd/internal/matrix"
 	"iobench/internal/buildinfo"
-	"iobench/internal/matrix"
 	"iobench/loadgen"
 	"iobench/report"
 	"iobench/results"

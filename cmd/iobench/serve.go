@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"iobench/internal/serveproto"
+	"iobench/cmd/internal/serveproto"
 	"iobench/servers"
 
 	"github.com/spf13/cobra"

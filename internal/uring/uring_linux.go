@@ -106,6 +106,18 @@ type CQE struct {
 	Flags    uint32
 }
 
+// The kernel reads and writes these structs in place: their sizes are
+// part of the ABI (io_uring_params 120 bytes, io_uring_sqe 64,
+// io_uring_cqe 16). Each pair fails to compile if a size drifts either way.
+var (
+	_ [unsafe.Sizeof(Params{}) - 120]byte
+	_ [120 - unsafe.Sizeof(Params{})]byte
+	_ [unsafe.Sizeof(SQE{}) - 64]byte
+	_ [64 - unsafe.Sizeof(SQE{})]byte
+	_ [unsafe.Sizeof(CQE{}) - 16]byte
+	_ [16 - unsafe.Sizeof(CQE{})]byte
+)
+
 // Ring is one io_uring instance with its mappings.
 type Ring struct {
 	fd       int
@@ -125,6 +137,7 @@ type Ring struct {
 	single   bool   // one mapping for both rings
 	tail     uint32 // local SQ tail, published on submit
 	toSubmit uint32
+	bufRings []*BufRing // registered on this ring: unmapped by Close
 }
 
 // Setup flags a caller may ask for (IORING_SETUP_*).
@@ -215,6 +228,13 @@ func (r *Ring) Close() error {
 	}
 	err := unix.Close(r.fd)
 	r.fd = -1
+	// The kernel pinned the buffer rings' pages when they were registered
+	// and lets go of them itself: unmapping our view of them is safe now.
+	for _, b := range r.bufRings {
+		unix.Munmap(b.mem)
+		b.mem = nil
+	}
+	r.bufRings = nil
 	return err
 }
 
@@ -424,6 +444,7 @@ func (r *Ring) RegisterBufRing(n, size int, group uint16) (*BufRing, error) {
 		return nil, os.NewSyscallError("io_uring_register(PBUF_RING) (needs Linux 5.19)", errno)
 	}
 	b := &BufRing{mem: mem, mask: uint16(n - 1), group: group}
+	r.bufRings = append(r.bufRings, b)
 	for i := range n {
 		b.bufs = append(b.bufs, make([]byte, size))
 		b.Put(uint16(i))

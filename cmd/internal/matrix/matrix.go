@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"iobench/internal/serveproto"
+	"iobench/cmd/internal/serveproto"
 	"iobench/loadgen"
 	"iobench/results"
 	"iobench/servers"
@@ -71,6 +71,7 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat,
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
 		},
+		Models: modelInfo(cfg.Models),
 	}
 	if len(cfg.ClientCPUs) > 0 {
 		if err := pinProcess(cfg.ClientCPUs); err != nil {
@@ -105,6 +106,17 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		cfg.Progress(len(suite.Cells), len(cells), results.Cell{})
 	}
 	return suite, nil
+}
+
+// modelInfo is what the models say about themselves, for the report.
+func modelInfo(names []string) []results.ModelInfo {
+	var out []results.ModelInfo
+	for _, m := range servers.Models() {
+		if slices.Contains(names, m.Name) {
+			out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Why: m.Why, WhyFew: m.WhyFew})
+		}
+	}
+	return out
 }
 
 // Plan lists the cells in run order, with the ones that can't run here

@@ -1,0 +1,53 @@
+package servers
+
+import (
+	"errors"
+	"sync"
+
+	"iobench/internal/sock"
+)
+
+// base is the frame every Linux model shares, as winServer is on Windows:
+// the listener, the lifecycle (Serve, Close and a cancelled context
+// agreeing), the counters behind Stats, and the release of every
+// descriptor exactly once. A model embeds it and adds what it owns with
+// onRelease.
+type base struct {
+	cfg      Config
+	ln       *sock.Listener
+	release  sync.Once
+	releases []func() error // run once by Close, last added first, before the listener closes
+	lifecycle
+	counters
+}
+
+// newBase binds cfg.Addr (non-blocking or blocking sockets; SO_REUSEPORT
+// when the model runs several listeners on one port).
+func newBase(cfg Config, nonblock, reusePort bool) (*base, error) {
+	ln, err := listen(cfg, nonblock, reusePort)
+	if err != nil {
+		return nil, err
+	}
+	b := &base{cfg: cfg, ln: ln, lifecycle: newLifecycle()}
+	b.logf = cfg.Logf
+	return b, nil
+}
+
+func (b *base) Addr() string { return b.ln.Addr.String() }
+
+// onRelease adds something the server owns to what Close releases.
+func (b *base) onRelease(f func() error) { b.releases = append(b.releases, f) }
+
+// Close stops Serve, waits for it to return and releases every descriptor
+// once; later calls do nothing.
+func (b *base) Close() error {
+	b.shutdown()
+	var errs []error
+	b.release.Do(func() {
+		for i := len(b.releases) - 1; i >= 0; i-- {
+			errs = append(errs, b.releases[i]())
+		}
+		errs = append(errs, b.ln.Close())
+	})
+	return errors.Join(errs...)
+}
