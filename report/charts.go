@@ -31,6 +31,7 @@ type family struct {
 	key    results.Scenario // Conns zeroed
 	conns  []int
 	byConn map[int][]Row
+	tables map[int]Table
 }
 
 func families(tables []Table) []*family {
@@ -45,11 +46,12 @@ func families(tables []Table) []*family {
 			}
 		}
 		if f == nil {
-			f = &family{key: key, byConn: map[int][]Row{}}
+			f = &family{key: key, byConn: map[int][]Row{}, tables: map[int]Table{}}
 			fams = append(fams, f)
 		}
 		f.conns = append(f.conns, t.Scenario.Conns)
 		f.byConn[t.Scenario.Conns] = t.Rows
+		f.tables[t.Scenario.Conns] = t
 	}
 	for _, f := range fams {
 		slices.Sort(f.conns)

@@ -47,7 +47,7 @@ func MetricByName(name string) (Metric, error) {
 		}
 		names = append(names, m.Name)
 	}
-	return Metric{}, fmt.Errorf("unknown metric %q (have: %s)", name, strings.Join(names, ", "))
+	return Metric{}, fmt.Errorf("report: unknown metric %q (have: %s)", name, strings.Join(names, ", "))
 }
 
 // Verdict is compare's finding for one metric of one cell.

@@ -656,10 +656,13 @@ func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // WriteCSV writes one row per cell, for spreadsheets.
 func WriteCSV(w io.Writer, s *results.Suite) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"model", "mode", "conns", "size", "work", "depth", "rate", "idle_conns", "rep",
+	header := []string{"model", "mode", "conns", "size", "work", "depth", "rate", "idle_conns", "rep",
 		"throughput_per_sec", "bytes_per_sec", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns",
 		"server_cpu_per_reply_ns", "server_max_rss_bytes", "server_peak_threads", "server_vol_ctx", "server_invol_ctx",
-		"conns_requested", "conns_established", "conns_failed", "errors", "jain", "interrupted", "skipped", "failed", "error", "notes"})
+		"conns_requested", "conns_established", "conns_failed", "errors", "jain", "interrupted", "skipped", "failed", "error", "notes"}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
 	for _, c := range s.Cells {
 		row := []string{c.Model, c.Mode, strconv.Itoa(c.Conns), strconv.Itoa(c.Size), c.Work, strconv.Itoa(c.Depth),
 			ff(c.Rate), strconv.Itoa(c.IdleConns), strconv.Itoa(c.Rep)}

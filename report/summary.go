@@ -13,39 +13,20 @@ import (
 func Summary(s *results.Suite, tables []Table) string {
 	var b strings.Builder
 	b.WriteString("## Summary\n\n")
-	type fam struct {
-		key   results.Scenario
-		lines []string
-	}
-	var fams []*fam
 	cells, bound := 0, 0
-	for _, t := range tables {
-		key := t.Scenario
-		key.Conns = 0
-		var f *fam
-		for _, g := range fams {
-			if g.key == key {
-				f = g
-			}
-		}
-		if f == nil {
-			f = &fam{key: key}
-			fams = append(fams, f)
-		}
-		f.lines = append(f.lines, fmt.Sprintf("%d %s: %s", t.Scenario.Conns, plural(t.Scenario.Conns, "conn", "conns"), summaryLine(t)))
-		for _, r := range t.Rows {
-			if r.Reps > 0 {
-				cells++
-				if r.note("generator-bound") != nil {
-					bound++
+	for _, f := range families(tables) {
+		fmt.Fprintf(&b, "**%s**\n\n", familyTitle(f.key))
+		for _, n := range f.conns {
+			t := f.tables[n]
+			fmt.Fprintf(&b, "- %s\n", mdEscape(fmt.Sprintf("%d %s: %s", n, plural(n, "conn", "conns"), summaryLine(t))))
+			for _, r := range t.Rows {
+				if r.Reps > 0 {
+					cells++
+					if r.note("generator-bound") != nil {
+						bound++
+					}
 				}
 			}
-		}
-	}
-	for _, f := range fams {
-		fmt.Fprintf(&b, "**%s**\n\n", familyTitle(f.key))
-		for _, l := range f.lines {
-			b.WriteString("- " + mdEscape(l) + "\n")
 		}
 		b.WriteString("\n")
 	}

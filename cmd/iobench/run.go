@@ -104,7 +104,9 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	if f.quick {
 		for name, val := range map[string]string{"conns": "10,100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
 			if !cmd.Flags().Changed(name) {
-				cmd.Flags().Set(name, val)
+				if err := cmd.Flags().Set(name, val); err != nil {
+					return matrix.Config{}, err
+				}
 			}
 		}
 	}
@@ -112,6 +114,8 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		Mode: loadgen.Mode(f.mode), Depth: f.depth, Rate: f.rate, IdleConns: f.idle,
 		Duration: f.duration, Warmup: f.warmup, Repeat: f.repeat, Version: buildinfo.Version(),
 	}
+	stderr := cmd.ErrOrStderr()
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "iobench run: "+format+"\n", args...) }
 	var err error
 	if f.models == "" {
 		cfg.Models = servers.AvailableNames()
@@ -172,7 +176,10 @@ func (f *runFlags) cpus(cfg *matrix.Config) error {
 	case f.serverCPUs == "" && f.clientCPUs == "":
 		cfg.ServerCPUs, cfg.ClientCPUs, err = matrix.DefaultCPUs()
 		if err != nil {
-			cfg.ServerCPUs, cfg.ClientCPUs = nil, nil // one CPU, or no pinning here: said in the report
+			// One CPU (ErrNoCPUs), or no pinning on this OS: the run goes
+			// on unpinned, and says so here and in the report.
+			cfg.ServerCPUs, cfg.ClientCPUs = nil, nil
+			cfg.Logf("server and load generator not pinned: %v", err)
 		}
 		return nil
 	case f.serverCPUs == "" || f.clientCPUs == "":
@@ -262,7 +269,6 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	resultsPath := filepath.Join(out, "results.json")
 	var checkpointErr error
 	cfg.Checkpoint = func(s *results.Suite) { checkpointErr = s.WriteFile(resultsPath) }
-	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "iobench run: "+format+"\n", args...) }
 	var bar *progressbar.ProgressBar
 	if isTerminal(stderr) && !f.quiet {
 		cfg.Progress = func(done, total int, c results.Cell) {
@@ -294,7 +300,9 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s (report.md, results.json, summary.csv, charts)\n", out)
+	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s (report.md, results.json, summary.csv, charts)\n", out); err != nil {
+		return err
+	}
 	return runStatus(suite)
 }
 
