@@ -9,5 +9,5 @@ func processCPU() cpuTimes {
 	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
 		return cpuTimes{}
 	}
-	return cpuTimes{user: ru.Utime.Nano(), sys: ru.Stime.Nano()}
+	return cpuTimes{user: ru.Utime.Nano(), sys: ru.Stime.Nano(), ctx: ru.Nvcsw + ru.Nivcsw, ctxKnown: true}
 }

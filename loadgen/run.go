@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"iobench/internal/perfcount"
 	"iobench/results"
 )
 
@@ -75,7 +76,13 @@ type session struct {
 	cpuStart cpuTimes
 	cpuAtEnd cpuTimes
 	cpuOnce  sync.Once
-	connMem  int64 // RSS growth from before connecting to the end of the run
+	// The generator's own system calls, counted by the kernel over the
+	// window (syscallsErr: why not).
+	syscalls             *perfcount.Set
+	syscallsErr          error
+	sysStart, sysEnd     uint64
+	sysStartOK, sysEndOK bool
+	connMem              int64 // RSS growth from before connecting to the end of the run
 }
 
 func (s *session) now() int64 { return int64(time.Since(s.base)) }
@@ -194,6 +201,9 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 	}
 
 	// The clock starts once everyone is connected.
+	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
+		defer s.syscalls.Close()
+	}
 	s.base = time.Now()
 	s.plan = plan{
 		mode: cfg.Mode, sizeMin: cfg.SizeMin, sizeSpan: cfg.SizeMax - cfg.SizeMin + 1,
@@ -218,6 +228,7 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 func (s *session) markCPU(end bool) {
 	start := func() {
 		s.cpuStart = processCPU()
+		s.sysStart, s.sysStartOK = s.readSyscalls()
 		if s.cfg.OnWindow != nil {
 			s.cfg.OnWindow(false)
 		}
@@ -225,6 +236,7 @@ func (s *session) markCPU(end bool) {
 	s.cpuOnce.Do(start) // at the end: the warmup timer never fired
 	if end {
 		s.cpuAtEnd = processCPU()
+		s.sysEnd, s.sysEndOK = s.readSyscalls()
 		if s.cfg.OnWindow != nil {
 			s.cfg.OnWindow(true)
 		}
@@ -387,9 +399,32 @@ func (s *session) connections(r *results.Run, busy, idleClosed int) {
 	c.IdleClosed = idleClosed
 }
 
+func (s *session) readSyscalls() (uint64, bool) {
+	if s.syscalls == nil {
+		return 0, false
+	}
+	n, err := s.syscalls.Read()
+	if err != nil {
+		s.syscallsErr = err
+		return 0, false
+	}
+	return n, true
+}
+
 func (s *session) clientCPU(r *results.Run, measured int64) {
 	cpu := s.cpuAtEnd.sub(s.cpuStart)
 	r.Client = results.ClientCPU{UserNS: cpu.user, SysNS: cpu.sys, Cores: usableCores()}
+	switch {
+	case s.sysStartOK && s.sysEndOK && r.Replies > 0:
+		r.Client.SyscallsPerReply = results.PerReply(s.sysEnd-s.sysStart, r.Replies)
+	case s.syscallsErr != nil:
+		r.Client.CountsUnavailable = s.syscallsErr.Error()
+	case r.Replies == 0:
+		r.Client.CountsUnavailable = "no replies to count them over"
+	}
+	if cpu.ctxKnown && r.Replies > 0 {
+		r.Client.CtxSwitchesPerReply = results.PerReply(uint64(max(cpu.ctx, 0)), r.Replies)
+	}
 	if measured > 0 && r.Client.Cores > 0 {
 		r.Client.Utilization = float64(cpu.user+cpu.sys) / (float64(measured) * float64(r.Client.Cores))
 		r.Client.Bottleneck = r.Client.Utilization > 0.8

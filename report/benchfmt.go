@@ -70,6 +70,10 @@ func benchUnit(m Metric) string {
 		return "replies/s"
 	case "cpu":
 		return "cpu-ns/reply"
+	case "syscalls":
+		return "syscalls/reply"
+	case "ctxsw":
+		return "ctx-switches/reply"
 	}
 	return m.Name + "-ns"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -35,6 +36,20 @@ var metrics = []Metric{
 			return 0, false
 		}
 		return c.Server.CPUPerReplyNS, true
+	}},
+	// Kernel counts: they do not drift with a shared machine's noise, so
+	// a gate on them can use a tight threshold.
+	{"syscalls", "syscalls/reply", false, func(c results.Cell) (float64, bool) {
+		if c.Server == nil || c.Server.SyscallsPerReply == nil {
+			return 0, false
+		}
+		return *c.Server.SyscallsPerReply, true
+	}},
+	{"ctxsw", "ctx-switches/reply", false, func(c results.Cell) (float64, bool) {
+		if c.Server == nil || c.Server.CtxSwitchesPerReply == nil {
+			return 0, false
+		}
+		return *c.Server.CtxSwitchesPerReply, true
 	}},
 }
 
@@ -206,6 +221,8 @@ func fmtValue(v float64, unit string) string {
 	switch unit {
 	case "ns", "ns/reply":
 		return Dur(int64(v))
+	case "syscalls/reply", "ctx-switches/reply":
+		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
 	return Count(v)
 }

@@ -63,8 +63,8 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		[]string{"connections", conns},
 		[]string{"errors", fmt.Sprint(r.Errors)},
 		[]string{"fairness", fmt.Sprintf("Jain %.3f; replies per conn min %d / median %d / max %d; %d with none", f.Jain, f.Min, f.Median, f.Max, f.ZeroConn)},
-		[]string{"client", fmt.Sprintf("CPU %.0f%% of %d cores (user %s, sys %s); %s memory per connection",
-			100*r.Client.Utilization, r.Client.Cores, Dur(r.Client.UserNS), Dur(r.Client.SysNS), Bytes(r.Client.MemoryPerConn))},
+		[]string{"client", fmt.Sprintf("CPU %.0f%% of %d cores (user %s, sys %s); %s memory per connection; per reply: %s",
+			100*r.Client.Utilization, r.Client.Cores, Dur(r.Client.UserNS), Dur(r.Client.SysNS), Bytes(r.Client.MemoryPerConn), clientCounts(r.Client))},
 	)
 	if r.Interrupted {
 		rows = append(rows, []string{"interrupted", "yes: partial results"})
@@ -81,6 +81,21 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		}
 	}
 	return nil
+}
+
+// clientCounts is the generator's kernel counts per reply, or why not.
+func clientCounts(c results.ClientCPU) string {
+	per := func(v *float64, what string) string {
+		if v == nil {
+			return what + " " + unknown
+		}
+		return fmt.Sprintf("%.2f %s", *v, what)
+	}
+	s := per(c.SyscallsPerReply, "system calls") + ", " + per(c.CtxSwitchesPerReply, "context switches")
+	if c.CountsUnavailable != "" {
+		s += " (system calls " + c.CountsUnavailable + ")"
+	}
+	return s
 }
 
 // Pcts formats percentiles as "p50 … / p90 … / …".

@@ -35,8 +35,10 @@ type Row struct {
 	MaxRSS         int64 // largest over repetitions (0: not measured)
 	Threads        int   // largest over repetitions (0: not measured)
 	CtxKnown       bool
-	VolCtx         int64 // median
+	VolCtx         int64 // median, whole server life (rusage)
 	InvolCtx       int64 // median
+	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
+	CtxPerRep      Stat  // server context switches per reply, likewise
 	Requested      int
 	Est            int // fewest established over repetitions
 	Failed         int // most failed
@@ -117,6 +119,7 @@ func Tables(s *results.Suite) []Table {
 type repSamples struct {
 	tput, bw, p50, p99, p999, cpu []float64
 	vol, invol                    []float64
+	syscalls, ctxPerRep           []float64
 }
 
 func aggregate(model string, cells []results.Cell) Row {
@@ -143,6 +146,7 @@ func aggregate(model string, cells []results.Cell) Row {
 	}
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
+	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
 	if r.CtxKnown {
 		r.VolCtx, r.InvolCtx = int64(median(smp.vol)), int64(median(smp.invol))
 	}
@@ -188,6 +192,12 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	}
 	if u.Measured("threads") {
 		r.Threads = max(r.Threads, u.PeakThreads)
+	}
+	if u.SyscallsPerReply != nil {
+		smp.syscalls = append(smp.syscalls, *u.SyscallsPerReply)
+	}
+	if u.CtxSwitchesPerReply != nil {
+		smp.ctxPerRep = append(smp.ctxPerRep, *u.CtxSwitchesPerReply)
 	}
 	if u.Measured("ctx_switches") {
 		r.CtxKnown = true
@@ -400,7 +410,7 @@ func firstClause(s string) string {
 	return s
 }
 
-var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "server RSS", "threads", "ctx sw vol/invol", "conns est/req (failed)", "errors", "fairness", "notes"}
+var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "syscalls/reply", "ctx sw/reply", "server RSS", "threads", "conns est/req (failed)", "errors", "fairness", "notes"}
 
 // unknown stands for a figure that was not measured (never 0).
 const unknown = "—"
@@ -421,22 +431,21 @@ func (r Row) cells() []string {
 		conns += fmt.Sprintf(" (%d)", r.Failed)
 	}
 	dur := func(v float64) string { return Dur(int64(v)) }
-	rss, threads, ctx := unknown, unknown, unknown
+	rss, threads := unknown, unknown
 	if r.MaxRSS > 0 {
 		rss = Bytes(r.MaxRSS)
 	}
 	if r.Threads > 0 {
 		threads = strconv.Itoa(r.Threads)
 	}
-	if r.CtxKnown {
-		ctx = fmt.Sprintf("%d/%d", r.VolCtx, r.InvolCtx)
-	}
+	perRep := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	maxLat := unknown
 	if r.Latency.Count > 0 {
 		maxLat = Dur(r.Latency.Max)
 	}
 	return []string{r.Model, fmtStat(r.Throughput, Count, Compact), fmtStat(r.P50, dur, dur), fmtStat(r.P99, dur, dur), fmtStat(r.P999, dur, dur), maxLat,
-		fmtStat(r.CPUPerRep, dur, dur), rss, threads, ctx, conns, strconv.FormatUint(r.Errors, 10), fmt.Sprintf("%.3f", r.Jain), r.noteLabels()}
+		fmtStat(r.CPUPerRep, dur, dur), fmtStat(r.Syscalls, perRep, perRep), fmtStat(r.CtxPerRep, perRep, perRep), rss, threads,
+		conns, strconv.FormatUint(r.Errors, 10), fmt.Sprintf("%.3f", r.Jain), r.noteLabels()}
 }
 
 // fmtStat writes a median and, over several repetitions, its interval
@@ -659,6 +668,7 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 	header := []string{"model", "mode", "conns", "size", "work", "depth", "rate", "idle_conns", "rep",
 		"throughput_per_sec", "bytes_per_sec", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns",
 		"server_cpu_per_reply_ns", "server_max_rss_bytes", "server_peak_threads", "server_vol_ctx", "server_invol_ctx",
+		"server_syscalls_per_reply", "server_ctx_switches_per_reply", "client_syscalls_per_reply", "client_ctx_switches_per_reply",
 		"conns_requested", "conns_established", "conns_failed", "errors", "jain", "interrupted", "skipped", "failed", "error", "notes"}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -670,10 +680,11 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 			l := r.LatencyNS
 			row = append(row, ff(r.ThroughputPerSec), ff(r.BytesPerSec), i64(l.P50), i64(l.P90), i64(l.P99), i64(l.P999), i64(l.P9999), i64(l.Max))
 			row = append(row, serverCSV(c.Server)...)
+			row = append(row, optF(r.Client.SyscallsPerReply), optF(r.Client.CtxSwitchesPerReply))
 			row = append(row, strconv.Itoa(r.Connections.Requested), strconv.Itoa(r.Connections.Established), strconv.Itoa(r.Connections.Failed),
 				strconv.FormatUint(r.Errors, 10), strconv.FormatFloat(r.Fairness.Jain, 'f', 4, 64), strconv.FormatBool(r.Interrupted))
 		} else {
-			row = append(row, make([]string, 19)...)
+			row = append(row, make([]string, 23)...)
 		}
 		var labels []string
 		for _, w := range c.AllWarnings() {
@@ -690,10 +701,11 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 
 // serverCSV is the server's figures, empty where not measured.
 func serverCSV(u *results.ServerUsage) []string {
-	out := make([]string, 5)
+	out := make([]string, 7)
 	if u == nil {
 		return out
 	}
+	out[5], out[6] = optF(u.SyscallsPerReply), optF(u.CtxSwitchesPerReply)
 	if u.Measured("cpu") && u.CPUPerReplyNS > 0 {
 		out[0] = ff(u.CPUPerReplyNS)
 	}
@@ -710,7 +722,15 @@ func serverCSV(u *results.ServerUsage) []string {
 }
 
 func ff(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-func i64(v int64) string  { return strconv.FormatInt(v, 10) }
+
+// optF is a figure that may not have been measured: empty then.
+func optF(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 3, 64)
+}
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
 // WriteJSON writes the tables as JSON: per scenario, each model's figures
 // with their intervals, notes and failures, and the reading.
@@ -729,6 +749,8 @@ func WriteJSON(w io.Writer, s *results.Suite) error {
 		P999       Stat                `json:"p999_ns"`
 		Merged     results.Percentiles `json:"latency_merged_ns"`
 		CPUPerRep  *Stat               `json:"server_cpu_per_reply_ns"` // null: not measured
+		Syscalls   *Stat               `json:"server_syscalls_per_reply"`
+		CtxPerRep  *Stat               `json:"server_ctx_switches_per_reply"`
 		MaxRSS     *int64              `json:"server_max_rss_bytes"`
 		Threads    *int                `json:"server_peak_threads"`
 		Jain       float64             `json:"jain_min"`
@@ -753,6 +775,12 @@ func WriteJSON(w io.Writer, s *results.Suite) error {
 				Jain: r.Jain, ZeroConn: r.ZeroConn, Errors: r.Errors, Notes: r.Notes}
 			if r.CPUPerRep.N > 0 {
 				jr.CPUPerRep = &r.CPUPerRep
+			}
+			if r.Syscalls.N > 0 {
+				jr.Syscalls = &r.Syscalls
+			}
+			if r.CtxPerRep.N > 0 {
+				jr.CtxPerRep = &r.CtxPerRep
 			}
 			if r.MaxRSS > 0 {
 				jr.MaxRSS = &r.MaxRSS

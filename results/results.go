@@ -223,6 +223,21 @@ type ClientCPU struct {
 	// the end of the run, per established connection (0 where the OS does
 	// not say); it includes the fixed cost of the histograms.
 	MemoryPerConn int64 `json:"memory_per_conn_bytes"`
+	// The generator's own kernel counts per reply over the window: system
+	// calls (perf tracepoint) and context switches (getrusage). Null when
+	// not counted; CountsUnavailable says why.
+	SyscallsPerReply    *float64 `json:"syscalls_per_reply"`
+	CtxSwitchesPerReply *float64 `json:"ctx_switches_per_reply"`
+	CountsUnavailable   string   `json:"counts_unavailable,omitempty"`
+}
+
+// PerReply is n per reply, or nil (unknown) without replies.
+func PerReply(n uint64, replies uint64) *float64 {
+	if replies == 0 {
+		return nil
+	}
+	v := float64(n) / float64(replies)
+	return &v
 }
 
 // Histograms are HdrHistogram V2 compressed, base64 encoded.

@@ -184,6 +184,12 @@ type ServerUsage struct {
 	// ExitedCleanly: the server exited 0 on SIGTERM within the grace time.
 	ExitedCleanly bool   `json:"exited_cleanly"`
 	ExitNote      string `json:"exit_note,omitempty"`
+	// Kernel counts over the measured window, per reply: system calls
+	// (raw_syscalls:sys_enter) and context switches, over every thread.
+	// Null when they could not be counted; CountsUnavailable says why.
+	SyscallsPerReply    *float64 `json:"syscalls_per_reply"`
+	CtxSwitchesPerReply *float64 `json:"ctx_switches_per_reply"`
+	CountsUnavailable   string   `json:"counts_unavailable,omitempty"`
 	// DiedDuringRun: the server exited before it was asked to stop.
 	DiedDuringRun bool `json:"died_during_run,omitempty"`
 	// Unmeasured names the figures this OS or run could not measure

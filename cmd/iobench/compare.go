@@ -28,7 +28,8 @@ died, replies were corrupted); 2 on unusable input (suites that do not
 measure the same cells, or too few repetitions to decide: it says how many).`,
 		Example: `  iobench compare base/ new/
   iobench compare base/results.json new/results.json --threshold 3% --metric throughput,p99,cpu
-  iobench compare base/ new/ --format md > comment.md`,
+  iobench compare base/ new/ --format md > comment.md
+  iobench compare base/ new/ --metric syscalls --threshold 2%`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usageErr("compare: want BASE and NEW (results.json files or folders), got %d argument(s)", len(args))
@@ -86,7 +87,7 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 	}
 	cmd.Flags().StringVar(&threshold, "threshold", "5%", "smallest change that counts, as a percentage")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
-	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu")
+	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu, syscalls, ctxsw (kernel counts per reply: little noise, a tight threshold works)")
 	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
 	return cmd
 }

@@ -46,6 +46,17 @@ func TestRunMatrix(t *testing.T) {
 			t.Errorf("cell %s@%d: %+v / %+v", c.Model, c.Conns, c.Run, c.Server)
 			continue
 		}
+		// Kernel counts: there, or absent with the reason, never 0.
+		switch u := c.Server; {
+		case u.SyscallsPerReply != nil && u.CountsUnavailable == "":
+			if *u.SyscallsPerReply <= 0 || u.CtxSwitchesPerReply == nil {
+				t.Errorf("cell %s@%d: %v syscalls per reply, ctx %v", c.Model, c.Conns, *u.SyscallsPerReply, u.CtxSwitchesPerReply)
+			}
+		case u.SyscallsPerReply == nil && u.CountsUnavailable != "":
+			t.Logf("kernel counts unavailable here: %s", u.CountsUnavailable)
+		default:
+			t.Errorf("cell %s@%d: syscalls %v with reason %q; want one or the other", c.Model, c.Conns, u.SyscallsPerReply, u.CountsUnavailable)
+		}
 		if !gone(c.Server.PID) {
 			t.Errorf("server %d (%s) still exists after the run", c.Server.PID, c.Model)
 		}

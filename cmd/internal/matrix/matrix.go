@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"iobench/cmd/internal/serveproto"
+	"iobench/internal/perfcount"
 	"iobench/loadgen"
 	"iobench/results"
 	"iobench/servers"
@@ -171,7 +172,9 @@ type server struct {
 	peakRSS     int64 // VmHWM, read just before SIGTERM
 	stopSample  chan struct{}
 	sampled     sync.WaitGroup
-	sigErr      error // from sending SIGTERM
+	sigErr      error             // from sending SIGTERM
+	counts      [2]*perfcount.Set // system calls, context switches
+	countsErr   error             // why they are not counted
 }
 
 // startServer starts the child on the server CPUs and waits for its
@@ -220,9 +223,50 @@ func startServer(ctx context.Context, cfg Config, c *results.Cell) (*server, err
 		s.kill()
 		return nil, ctx.Err()
 	}
+	s.openCounts()
 	s.sampled.Add(1)
 	go s.sampleThreads()
 	return s, nil
+}
+
+// openCounts starts the kernel's counts of the server's system calls and
+// context switches, on every thread it has now and every thread those
+// create; countsErr says why they are unavailable.
+func (s *server) openCounts() {
+	for i, kind := range []perfcount.Kind{perfcount.Syscalls, perfcount.ContextSwitches} {
+		set, err := perfcount.Open(s.cmd.Process.Pid, kind)
+		if err != nil {
+			s.countsErr = err
+			s.closeCounts()
+			return
+		}
+		s.counts[i] = set
+	}
+}
+
+func (s *server) closeCounts() {
+	for i, set := range s.counts {
+		if set != nil {
+			set.Close()
+			s.counts[i] = nil
+		}
+	}
+}
+
+// readCounts reads both counts (system calls, context switches).
+func (s *server) readCounts() (c [2]uint64, ok bool) {
+	if s.counts[0] == nil {
+		return c, false
+	}
+	for i, set := range s.counts {
+		n, err := set.Read()
+		if err != nil {
+			s.countsErr = err
+			return c, false
+		}
+		c[i] = n
+	}
+	return c, true
 }
 
 // sampleThreads tracks the child's peak thread count.
@@ -305,16 +349,16 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 		c.Error = err.Error()
 		return
 	}
-	pid := srv.cmd.Process.Pid
 	var win window
 	lc := loadgen.Config{
 		Addr: srv.addr, Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		IdleConns: c.IdleConns, Version: cfg.Version,
-		OnWindow: func(end bool) { win.mark(pid, end) },
+		OnWindow: func(end bool) { win.mark(srv, end) },
 	}
 	run, err := loadgen.Run(ctx, lc)
 	clean, died, note := srv.stop()
+	srv.closeCounts()
 	if err != nil {
 		c.Error = err.Error()
 		if !clean {
@@ -324,6 +368,9 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 	}
 	c.Run = run
 	c.Server = srv.usage(win, run.Replies, clean, died, note)
+	if srv.countsErr != nil {
+		c.Warnings = append(c.Warnings, "no kernel counts: system calls and context switches per reply are "+srv.countsErr.Error())
+	}
 	switch {
 	case died:
 		c.Warnings = append(c.Warnings, "server died: the server "+note)
@@ -343,15 +390,20 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 
 // window is the server's CPU time at the two ends of the measured window.
 type window struct {
-	start, end     procCPU
-	startOK, endOK bool
+	start, end               procCPU
+	startOK, endOK           bool
+	countStart, countEnd     [2]uint64 // system calls, context switches
+	countStartOK, countEndOK bool
 }
 
-func (w *window) mark(pid int, end bool) {
+func (w *window) mark(s *server, end bool) {
+	pid := s.cmd.Process.Pid
 	if end {
 		w.end, w.endOK = readProcCPU(pid)
+		w.countEnd, w.countEndOK = s.readCounts()
 	} else {
 		w.start, w.startOK = readProcCPU(pid)
+		w.countStart, w.countStartOK = s.readCounts()
 	}
 }
 
@@ -385,6 +437,17 @@ func (s *server) usage(win window, replies uint64, clean, died bool, note string
 	}
 	if st := s.state; st != nil {
 		fillRusage(u, st)
+	}
+	switch {
+	case win.countStartOK && win.countEndOK && replies > 0:
+		u.SyscallsPerReply = results.PerReply(win.countEnd[0]-win.countStart[0], replies)
+		u.CtxSwitchesPerReply = results.PerReply(win.countEnd[1]-win.countStart[1], replies)
+	case s.countsErr != nil:
+		u.CountsUnavailable = s.countsErr.Error()
+	case replies == 0:
+		u.CountsUnavailable = "no replies to count them over"
+	default:
+		u.CountsUnavailable = "the counters could not be read at both ends of the window"
 	}
 	return u
 }
