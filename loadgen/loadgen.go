@@ -31,6 +31,9 @@ const (
 	Rate Mode = "rate"
 	// Stream keeps each connection's pipe full and reports bandwidth.
 	Stream Mode = "stream"
+	// Churn runs Conns transactions at once, each a new connection that
+	// sends one message, reads its echo and closes (netperf's TCP_CRR).
+	Churn Mode = "churn"
 )
 
 // Config is one load run.
@@ -115,8 +118,10 @@ func (c *Config) Normalize() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("loadgen: --addr is required (HOST:PORT of an echo server)")
-	case c.Mode != Closed && c.Mode != Rate && c.Mode != Stream:
-		return fmt.Errorf("loadgen: --mode %q: want closed, rate or stream", c.Mode)
+	case c.Mode != Closed && c.Mode != Rate && c.Mode != Stream && c.Mode != Churn:
+		return fmt.Errorf("loadgen: --mode %q: want closed, rate, stream or churn", c.Mode)
+	case c.Mode == Churn && c.Depth != 1:
+		return fmt.Errorf("loadgen: --depth %d: churn sends one message per connection", c.Depth)
 	case c.Conns < 1:
 		return fmt.Errorf("loadgen: --conns %d: want at least 1", c.Conns)
 	case c.IdleConns < 0:

@@ -321,3 +321,33 @@ func hasWarning(r *results.Run, s string) bool {
 	}
 	return false
 }
+
+// TestChurn: every transaction is a connection of its own, counted as
+// one; replies count transactions, verified byte by byte.
+func TestChurn(t *testing.T) {
+	s := &testServer{}
+	addr := startServer(t, s)
+	r := mustRun(t, loadgen.Config{Addr: addr, Mode: loadgen.Churn, Conns: 4, SizeMin: 100, SizeMax: 100,
+		Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, IdleConns: 2})
+	if r.Replies < 100 || r.Errors != 0 || r.Failed() {
+		t.Fatalf("replies %d, errors %d, failures %q; want many clean transactions", r.Replies, r.Errors, r.Failures)
+	}
+	c := r.Connections
+	// A connection per transaction (warmup's and the window's), plus the idle ones.
+	if c.Established < int(r.Replies)+2 || c.Requested != c.Established+c.Failed || c.IdleEstablished != 2 {
+		t.Errorf("connections %+v for %d transactions; want one each, plus 2 idle", c, r.Replies)
+	}
+	// Connect latency: the window's transactions' and the idle connections'.
+	if r.LatencyNS.Count != int64(r.Replies) || r.ConnectNS.Count != int64(r.Replies)+2 {
+		t.Errorf("%d transaction and %d connect latencies for %d transactions", r.LatencyNS.Count, r.ConnectNS.Count, r.Replies)
+	}
+	if r.ConnectNS.P50 > r.LatencyNS.P50 {
+		t.Errorf("connect p50 %d above transaction p50 %d: a transaction includes its connect", r.ConnectNS.P50, r.LatencyNS.P50)
+	}
+	if r.Fairness.ZeroConn != 0 {
+		t.Errorf("fairness %+v: every slot should have run transactions", r.Fairness)
+	}
+	if _, err := loadgen.Run(context.Background(), loadgen.Config{Addr: addr, Mode: loadgen.Churn, Depth: 2}); err == nil {
+		t.Error("churn with --depth 2 was accepted")
+	}
+}

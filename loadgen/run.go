@@ -83,6 +83,7 @@ type session struct {
 	sysStart, sysEnd     uint64
 	sysStartOK, sysEndOK bool
 	connMem              int64 // RSS growth from before connecting to the end of the run
+	idleUp               int   // churn: idle connections established before the transactions began
 }
 
 func (s *session) now() int64 { return int64(time.Since(s.base)) }
@@ -189,9 +190,16 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 	s := &session{cfg: cfg, connectHist: results.NewHistogram(), failedBy: map[string]int{}}
 	defer e.closeAll()
 	rssBefore := rssBytes()
-	busy, err := e.dial(ctx, s, cfg.IdleConns, cfg.Conns)
+	dialBusy := cfg.Conns
+	if cfg.Mode == Churn {
+		dialBusy = 0 // each transaction makes its own
+	}
+	busy, err := e.dial(ctx, s, cfg.IdleConns, dialBusy)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Mode == Churn {
+		busy, s.idleUp = cfg.Conns, int(s.established.Load())
 	}
 	if busy == 0 {
 		if ctx.Err() != nil {
@@ -216,11 +224,19 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		}
 	}
 	s.endedAt.Store(s.plan.endAt)
-	e.drive(ctx, s)
+	if cfg.Mode == Churn {
+		s.churn(ctx)
+	} else {
+		e.drive(ctx, s)
+	}
 	s.markCPU(true)
 	s.connMem = rssBytes() - rssBefore
 	idleClosed := e.closeAll()
-	return s.result(e.name(), busy, idleClosed), nil
+	engine := e.name()
+	if cfg.Mode == Churn {
+		engine = "net" // transactions dial with Go's net package
+	}
+	return s.result(engine, busy, idleClosed), nil
 }
 
 // markCPU samples the process CPU at the start (end=false) or end of the
@@ -390,12 +406,19 @@ func (s *session) connections(r *results.Run, busy, idleClosed int) {
 	c := &r.Connections
 	c.Requested = s.cfg.Conns + s.cfg.IdleConns
 	c.Established = int(s.established.Load())
+	if s.cfg.Mode == Churn {
+		// Every transaction asks for a connection of its own.
+		c.Requested = c.Established + failed
+	}
 	c.Failed = failed
 	if failed > 0 {
 		c.FailedBy = s.failedBy
 	}
 	c.IdleRequested = s.cfg.IdleConns
 	c.IdleEstablished = c.Established - busy
+	if s.cfg.Mode == Churn {
+		c.IdleEstablished = s.idleUp
+	}
 	c.IdleClosed = idleClosed
 }
 

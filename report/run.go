@@ -35,7 +35,7 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		{"server", c.Addr},
 		{"load", load},
 		{"measured", fmt.Sprintf("%s after %s warmup (engine %s, %d workers)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, c.Workers)},
-		{"throughput", fmt.Sprintf("%s replies/s, %s", Count(r.ThroughputPerSec), Bandwidth(r.BytesPerSec))},
+		{"throughput", fmt.Sprintf("%s %s/s, %s", Count(r.ThroughputPerSec), unitOf(c.Mode), Bandwidth(r.BytesPerSec))},
 	}
 	latName := "latency"
 	if r.LatencyUncorrectedNS != nil {
@@ -81,6 +81,15 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		}
 	}
 	return nil
+}
+
+// unitOf is what a run counts: replies, or in churn mode transactions
+// (connect, one echo, close).
+func unitOf(mode string) string {
+	if mode == "churn" {
+		return "transactions"
+	}
+	return "replies"
 }
 
 // clientCounts is the generator's kernel counts per reply, or why not.

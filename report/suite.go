@@ -173,9 +173,9 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 		r.hist.Merge(h)
 	}
 	if r.Reps == 1 || run.Connections.Established < r.Est {
-		r.Est = run.Connections.Established
+		// The repetition that established the fewest, with what it asked.
+		r.Est, r.Requested = run.Connections.Established, run.Connections.Requested
 	}
-	r.Requested = run.Connections.Requested
 	r.Failed = max(r.Failed, run.Connections.Failed)
 	r.Errors += run.Errors
 	r.Jain = min(r.Jain, run.Fairness.Jain)
@@ -596,6 +596,16 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 			}
 		}
 		b.WriteString("\n" + t.Reading + "\n")
+	}
+	if len(s.Models) > 0 {
+		b.WriteString("\n## Models\n\n| model | mechanism | how it works |\n|---|---|---|\n")
+		for _, m := range s.Models {
+			how := m.Summary
+			if m.Impl != "" {
+				how += "; this build: " + m.Impl
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", m.Name, m.Mechanism, mdEscape(how))
+		}
 	}
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")

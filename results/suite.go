@@ -33,6 +33,9 @@ type ModelInfo struct {
 	Name      string `json:"name"`
 	Mechanism string `json:"mechanism"`
 	Summary   string `json:"summary"`
+	// Impl is how the build that ran it implements the model, where
+	// builds differ (the blocking loop in C or in Go).
+	Impl string `json:"implementation,omitempty"`
 	// Why a lead by this model fits how it works; WhyFew for ≤ 10
 	// connections, when it differs.
 	Why    string `json:"why,omitempty"`

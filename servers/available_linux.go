@@ -4,7 +4,7 @@ package servers
 func variants() []Variant {
 	m := modelsByName()
 	return []Variant{
-		{Model: m["blocking"], New: newBlocking},
+		{Model: m["blocking"], New: newBlocking, Impl: blockingImpl},
 		{Model: m["select"], New: newSelect, Limit: selectLimit},
 		{Model: m["poll"], New: newPoll},
 		{Model: m["nonblocking"], New: newNonblocking},

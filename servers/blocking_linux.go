@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 
 	"iobench/internal/sock"
@@ -24,9 +23,10 @@ import (
 type blockingServer struct {
 	*base
 
-	connMu  sync.Mutex
-	conns   map[int]struct{} // open connection descriptors
-	threads sync.WaitGroup
+	connMu      sync.Mutex
+	conns       map[int]struct{} // open connection descriptors
+	threads     sync.WaitGroup
+	threadState // how this build runs connection threads
 }
 
 func newBlocking(cfg Config) (Server, error) {
@@ -35,6 +35,10 @@ func newBlocking(cfg Config) (Server, error) {
 		return nil, err
 	}
 	s := &blockingServer{base: b, conns: map[int]struct{}{}}
+	if err := s.initThreads(); err != nil {
+		b.Close()
+		return nil, err
+	}
 	// shutdown(2) on a listening socket wakes a thread blocked in accept.
 	s.wake = func() { _ = unix.Shutdown(b.ln.FD, unix.SHUT_RDWR) }
 	return s, nil
@@ -72,32 +76,23 @@ func (s *blockingServer) loop() error {
 		s.conns[fd] = struct{}{}
 		s.connMu.Unlock()
 		s.threads.Add(1)
-		go s.serveConn(fd)
+		if err := s.startThread(fd); err != nil {
+			s.refuse("can't start a thread: " + err.Error())
+			s.connDone(fd)
+		}
 	}
 }
 
-// serveConn owns fd and its thread until the peer is done.
-func (s *blockingServer) serveConn(fd int) {
-	// Locked and never unlocked: when this goroutine returns, its thread
-	// exits with it, so threads come and go with connections.
-	runtime.LockOSThread()
-	defer s.threads.Done()
-	buf := make([]byte, s.cfg.MaxMsg)
-	for {
-		n, err := sock.Read(fd, buf)
-		if err != nil || n == 0 {
-			break
-		}
-		s.cfg.Work.Do()
-		if writeAll(fd, buf[:n]) != nil {
-			break
-		}
-	}
+// connDone releases a connection whose thread has finished (or never
+// started): the descriptor is closed under connMu, so closeAll can't
+// shut down a reused one.
+func (s *blockingServer) connDone(fd int) {
 	s.connMu.Lock()
 	delete(s.conns, fd)
 	unix.Close(fd)
 	s.connMu.Unlock()
 	s.active.Add(-1)
+	s.threads.Done()
 }
 
 // closeAll wakes every connection thread and waits for them to exit.
@@ -109,16 +104,4 @@ func (s *blockingServer) closeAll() {
 	}
 	s.connMu.Unlock()
 	s.threads.Wait()
-}
-
-// writeAll writes p with a blocking socket, finishing short writes.
-func writeAll(fd int, p []byte) error {
-	for len(p) > 0 {
-		n, err := sock.Write(fd, p)
-		if err != nil {
-			return err
-		}
-		p = p[n:]
-	}
-	return nil
 }

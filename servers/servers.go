@@ -116,6 +116,9 @@ type Variant struct {
 	// Limit, when set, says why this variant can't hold conns connections
 	// at once (select's FD_SETSIZE), or "" when it can.
 	Limit func(conns int) string
+	// Impl, when set, says how this build implements the model where
+	// builds differ (the blocking model's loop in C or in Go).
+	Impl string
 }
 
 // CantHold says why v can't hold conns connections at once, or "".
@@ -131,6 +134,7 @@ type Availability struct {
 	Model
 	Available bool
 	Why       string // why not, when not available
+	Impl      string // the variant's Impl, when this OS has it
 }
 
 // List returns every model with whether it can run on this machine.
@@ -147,6 +151,7 @@ func List() []Availability {
 		if ok && v.Probe != nil {
 			probeErr = v.Probe()
 		}
+		a.Impl = v.Impl
 		switch {
 		case !ok && slices.Contains(m.OS, runtime.GOOS):
 			a.Why = "unavailable: not implemented on " + runtime.GOOS + " yet"

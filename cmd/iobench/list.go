@@ -30,7 +30,11 @@ func newListCmd() *cobra.Command {
 				if !a.Available {
 					avail = a.Why
 				}
-				if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), avail, a.Summary); err != nil {
+				how := a.Summary
+				if a.Impl != "" {
+					how += "; here: " + a.Impl
+				}
+				if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), avail, how); err != nil {
 					return err
 				}
 			}
@@ -50,11 +54,12 @@ func listJSON(w io.Writer) error {
 		Available bool     `json:"available"`
 		Why       string   `json:"why_not,omitempty"`
 		Summary   string   `json:"summary"`
+		Impl      string   `json:"implementation,omitempty"`
 		Tunables  []string `json:"tunables,omitempty"`
 	}
 	var out []model
 	for _, a := range servers.List() {
-		out = append(out, model{a.Name, string(a.Mechanism), a.OS, a.Available, a.Why, a.Summary, a.Tunables})
+		out = append(out, model{a.Name, string(a.Mechanism), a.OS, a.Available, a.Why, a.Summary, a.Impl, a.Tunables})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -42,6 +42,9 @@ Modes:
   rate    --rate messages/s on a fixed schedule; latency is timed from the
           schedule (corrected for coordinated omission) and from the send
   stream  each connection keeps its pipe full; reports bandwidth
+  churn   --conns transactions at once, each a new connection that sends one
+          message, reads the echo and closes (netperf TCP_CRR): what
+          accepting costs; replies count transactions
 
 Every reply is verified byte by byte. Ctrl-C stops the run, writes what was
 measured (marked interrupted) and exits 130.
@@ -53,13 +56,14 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 		Example: `  iobench load --addr 127.0.0.1:7000 --conns 100 --duration 10s
   iobench load --addr 127.0.0.1:7000 --mode rate --rate 20000 --conns 50 --json run.json
   iobench load --addr 127.0.0.1:7000 --mode stream --size 65536 --conns 4
+  iobench load --addr 127.0.0.1:7000 --mode churn --conns 50
   iobench load --addr 127.0.0.1:7000 --conns 10 --idle-conns 9990 --connect-rate 2000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return load(cmd, f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.cfg.Addr, "addr", "", "HOST:PORT of the echo server (required)")
-	fl.StringVar(&f.mode, "mode", "closed", "closed, rate or stream")
+	fl.StringVar(&f.mode, "mode", "closed", "closed, rate, stream or churn")
 	fl.IntVar(&f.cfg.Conns, "conns", 1, "busy connections")
 	fl.IntVar(&f.cfg.Depth, "depth", 1, "messages in flight per connection (1 = ping-pong)")
 	fl.Float64Var(&f.cfg.Rate, "rate", 0, "rate mode: messages per second over all connections")

@@ -74,7 +74,8 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 		Example: `  iobench run --quick
   iobench run --models epoll,iouring,poll --conns 100,1000 --repeat 3
   iobench run --mode rate --rate 20000 --conns 10,100 --work none,sleep:1ms
-  iobench run --idle-conns 5000 --conns 10 --models epoll,poll,gonet`,
+  iobench run --idle-conns 5000 --conns 10 --models epoll,poll,gonet
+  iobench run --mode churn --conns 10,100 --repeat 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMatrix(cmd, &f) },
 	}
@@ -82,7 +83,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.models, "models", "", "comma-separated models (default: every model available here)")
 	fl.StringVar(&f.conns, "conns", "1,10,100,1000", "connection counts")
 	fl.StringVar(&f.sizes, "sizes", "64", "message sizes in bytes")
-	fl.StringVar(&f.mode, "mode", "closed", "closed, rate or stream")
+	fl.StringVar(&f.mode, "mode", "closed", "closed, rate, stream or churn (connect, one echo, close per transaction)")
 	fl.IntVar(&f.depth, "depth", 1, "messages in flight per connection")
 	fl.Float64Var(&f.rate, "rate", 0, "rate mode: messages per second")
 	fl.StringVar(&f.works, "work", "none", "server work per read, comma-separated (none, cpu:50us, sleep:1ms)")

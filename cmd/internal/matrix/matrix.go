@@ -112,9 +112,9 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 // modelInfo is what the models say about themselves, for the report.
 func modelInfo(names []string) []results.ModelInfo {
 	var out []results.ModelInfo
-	for _, m := range servers.Models() {
+	for _, m := range servers.List() {
 		if slices.Contains(names, m.Name) {
-			out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Why: m.Why, WhyFew: m.WhyFew})
+			out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Impl: m.Impl, Why: m.Why, WhyFew: m.WhyFew})
 		}
 	}
 	return out

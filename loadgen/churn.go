@@ -1,0 +1,152 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"iobench/results"
+)
+
+// Churn mode is netperf's TCP_CRR: every transaction connects, sends one
+// message, reads its echo and closes, so it measures what accepting and
+// tearing down a connection costs each model (a thread per connection,
+// multishot accept, AcceptEx) beside the echo. Conns transactions run at
+// once, each slot on its own goroutine; a reply counts a transaction and
+// Connections counts every connection made.
+//
+// Ephemeral ports: a closed client connection waits in TIME_WAIT for 60 s
+// holding its port, and one source address has ~28k ports. On loopback
+// Linux lets connect(2) reuse a TIME_WAIT port (net.ipv4.tcp_tw_reuse=2,
+// the default, is loopback only), and slot i also connects from its own
+// address in 127.0.0.0/8 (bound with IP_BIND_ADDRESS_NO_PORT, so the port
+// is still picked at connect time, where that reuse applies): a long run
+// does not run out (docs/methodology.md).
+
+// churnSlot is one concurrent transaction stream.
+type churnSlot struct {
+	s      *session
+	w      *worker
+	c      *conn
+	dialer net.Dialer
+	msg    []byte
+	reply  []byte
+}
+
+// churn runs the slots until the plan's end, ctx's end or Ctrl-C.
+func (s *session) churn(ctx context.Context) {
+	s.spread(s.cfg.Conns)
+	done := make(chan struct{})
+	go s.progress(done)
+	defer close(done)
+	ctx, cancel := context.WithDeadline(ctx, s.base.Add(time.Duration(s.plan.endAt)))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.Canceled {
+			s.interrupt()
+		}
+	})
+	defer stop()
+	var wg sync.WaitGroup
+	for i := range s.cfg.Conns {
+		w, c := s.owner(i)
+		sl := &churnSlot{s: s, w: w, c: c, msg: make([]byte, s.cfg.SizeMax), reply: make([]byte, s.cfg.SizeMax)}
+		sl.dialer = net.Dialer{Timeout: s.cfg.ConnectTimeout}
+		spreadSource(&sl.dialer, s.cfg.Addr, i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sl.run(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (sl *churnSlot) run(ctx context.Context) {
+	s := sl.s
+	for seq := uint64(0); ctx.Err() == nil && !s.stopped.Load(); seq++ {
+		start := s.now()
+		if start >= s.plan.endAt {
+			return
+		}
+		sl.transaction(ctx, seq, start)
+	}
+}
+
+// transaction is one connect, echo, close, timed from before the connect.
+func (sl *churnSlot) transaction(ctx context.Context, seq uint64, start int64) {
+	s, w, c := sl.s, sl.w, sl.c
+	size := s.plan.size(c.id, seq)
+	msg := sl.msg[:size]
+	fillPayload(msg, c.id, seq, 0)
+	nc, err := sl.dialer.DialContext(ctx, "tcp", s.cfg.Addr)
+	connected := s.now()
+	if err != nil {
+		if ctx.Err() != nil || connected >= s.plan.endAt {
+			return // the run ended: not the server's failure
+		}
+		s.connectFailed(errnoName(err))
+		// Do not spin on a refusing server: back off a little.
+		time.Sleep(time.Millisecond)
+		return
+	}
+	s.established.Add(1)
+	defer nc.Close()
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+	}
+	_, err = nc.Write(msg)
+	if err == nil {
+		_, err = io.ReadFull(nc, sl.reply[:size])
+	}
+	end := s.now()
+	inWindow := s.plan.inWindow(start) && end <= s.plan.endAt
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// cut by the run's end
+	case err != nil:
+		if inWindow && !s.stopped.Load() {
+			w.closedByPeer++
+			c.diedAt = end
+		}
+	case !bytes.Equal(sl.reply[:size], msg):
+		if inWindow {
+			w.rec.fail("reply mismatch")
+		}
+	case inWindow:
+		c.replies++
+		w.rec.bytes += uint64(size)
+		w.rec.sent++
+		w.rec.intervalRepl++
+		results.Record(w.rec.lat, end-start)
+		s.connMu.Lock()
+		results.Record(s.connectHist, connected-start)
+		s.connMu.Unlock()
+	default:
+		w.rec.intervalRepl++
+	}
+}
+
+// spreadSource gives slot i its own source address in 127.0.0.0/8 when
+// the server is on loopback (see the package's churn notes), where the OS
+// lets a connection pick its port at connect time.
+func spreadSource(d *net.Dialer, addr string, i int) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() || !ap.Addr().IsLoopback() || !canBindNoPort {
+		return
+	}
+	src := netip.AddrFrom4([4]byte{127, 0, byte(1 + i/254%254), byte(1 + i%254)})
+	d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+	d.Control = bindNoPort
+}

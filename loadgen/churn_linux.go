@@ -1,0 +1,23 @@
+package loadgen
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// canBindNoPort: Linux has IP_BIND_ADDRESS_NO_PORT (4.2).
+const canBindNoPort = true
+
+// bindNoPort asks the kernel to choose the source port at connect(2), not
+// at bind(2): only then may it reuse a port in TIME_WAIT.
+func bindNoPort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
