@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-
 	"iobench/results"
 )
 
@@ -281,7 +279,7 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 		_, err := io.WriteString(w, b.String())
 		return err
 	default:
-		t := tablewriter.NewWriter(w)
+		t := NewTable(w)
 		t.Header(compareHeader)
 		for _, d := range ds {
 			if err := t.Append(d.row()); err != nil {

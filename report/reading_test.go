@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -89,5 +90,26 @@ func TestSpread(t *testing.T) {
 	s = Spread([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
 	if !s.Bounded() || s.Confidence < 0.95 || s.Lo <= 1 || s.Hi >= 10 {
 		t.Errorf("ten samples: %+v; want a 95%% interval inside the range", s)
+	}
+}
+
+// TestModelStyles: every model has its own colour and glyph, the same in
+// every chart, so no two lines can be told apart by colour alone only to
+// be confused by it.
+func TestModelStyles(t *testing.T) {
+	for _, group := range [][]string{
+		{"blocking", "select", "poll", "nonblocking", "epoll", "iouring", "gonet"}, // Linux
+		{"blocking", "select", "nonblocking", "overlapped", "iocp", "gonet"},       // Windows
+	} {
+		seen := map[[2]string]string{}
+		for _, m := range group {
+			st := styleOf(m)
+			r, g, b, _ := st.color.RGBA()
+			key := [2]string{fmt.Sprint(r, g, b), fmt.Sprintf("%T", st.glyph)}
+			if other, dup := seen[key]; dup {
+				t.Errorf("%s and %s share colour and glyph", m, other)
+			}
+			seen[key] = m
+		}
 	}
 }

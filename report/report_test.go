@@ -211,3 +211,24 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("json: %s", buf.String())
 	}
 }
+
+// TestLiteralHeaders: headers are printed as written, not upper-cased
+// with their punctuation spaced out ("P 99 . 9", "REPLIES / S").
+func TestLiteralHeaders(t *testing.T) {
+	var term bytes.Buffer
+	if err := report.WriteTerminal(&term, suite(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{" replies/s ", " p99.9 ", " server CPU/reply ", " conns est/req (failed) "} {
+		if !strings.Contains(term.String(), want) {
+			t.Errorf("terminal table lacks the header %q:\n%s", want, term.String())
+		}
+	}
+	var run bytes.Buffer
+	if err := report.WriteRun(&run, suite(t).Cells[0].Run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(run.String(), " Measure ") || strings.Contains(run.String(), "MEASURE") {
+		t.Errorf("load summary headers:\n%s", run.String())
+	}
+}

@@ -10,15 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-
 	"iobench/results"
 )
 
 // WriteRun prints one run as a two-column table followed by its warnings.
 func WriteRun(w io.Writer, r *results.Run) error {
 	c := r.Config
-	t := tablewriter.NewWriter(w)
+	t := NewTable(w)
 	t.Header("Measure", "Value")
 	size := fmt.Sprintf("%d B", c.SizeMin)
 	if c.SizeMax > c.SizeMin {

@@ -507,8 +507,9 @@ func padRow(model, note string) []string {
 	return row
 }
 
-// newTable is a terminal table that prints headers as written.
-func newTable(w io.Writer) *tablewriter.Table {
+// NewTable is a terminal table that prints its headers as written
+// (tablewriter would upper-case them and space out their punctuation).
+func NewTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNone))
 }
 
@@ -519,7 +520,7 @@ func WriteTerminal(w io.Writer, s *results.Suite) error {
 	b.WriteString(spreadNote(s) + "\n")
 	for _, t := range Tables(s) {
 		fmt.Fprintf(&b, "\n%s\n", t.Scenario)
-		tt := newTable(&b)
+		tt := NewTable(&b)
 		tt.Header(header)
 		for _, r := range t.Rows {
 			if err := tt.Append(r.cells()); err != nil {

@@ -281,13 +281,7 @@ func (r *Run) Write(w io.Writer) error {
 }
 
 // WriteFile writes r to path, replacing it whole or not at all.
-func (r *Run) WriteFile(path string) error {
-	var buf bytes.Buffer
-	if err := r.Write(&buf); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, buf.Bytes())
-}
+func (r *Run) WriteFile(path string) error { return writeJSONFile(path, r) }
 
 func writeFileAtomic(path string, data []byte) error {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
@@ -313,25 +307,47 @@ func writeFileAtomic(path string, data []byte) error {
 // ErrSchema is returned for a run of another schema version.
 var ErrSchema = errors.New("unsupported schema version")
 
-// DecodeRun parses and checks one run.
-func DecodeRun(data []byte) (*Run, error) {
+// decodeVersioned decodes data into v, strictly (no unknown fields),
+// after checking its schema version and, when kind is not "", its kind:
+// the one reader of every versioned document this package owns.
+func decodeVersioned(data []byte, what, kind string, v any) error {
 	var probe struct {
-		Schema *int `json:"schema"`
+		Schema *int   `json:"schema"`
+		Kind   string `json:"kind"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("results: not an iobench run: %w", err)
+		return fmt.Errorf("results: not an iobench %s: %w", what, err)
 	}
-	if probe.Schema == nil {
-		return nil, errors.New("results: not an iobench run: no \"schema\" field")
+	if probe.Schema == nil || probe.Kind != kind {
+		return fmt.Errorf("results: not an iobench %s (no \"schema\" field, or \"kind\" is not %q)", what, kind)
 	}
 	if *probe.Schema != SchemaVersion {
-		return nil, fmt.Errorf("results: %w %d (this iobench reads %d)", ErrSchema, *probe.Schema, SchemaVersion)
+		return fmt.Errorf("results: %w %d (this iobench reads %d)", ErrSchema, *probe.Schema, SchemaVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("results: malformed %s: %w", what, err)
+	}
+	return nil
+}
+
+// writeJSONFile writes v as indented JSON to path, whole or not at all.
+func writeJSONFile(path string, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// DecodeRun parses and checks one run.
+func DecodeRun(data []byte) (*Run, error) {
 	var r Run
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("results: malformed run: %w", err)
+	if err := decodeVersioned(data, "run", "", &r); err != nil {
+		return nil, err
 	}
 	if err := r.check(); err != nil {
 		return nil, fmt.Errorf("results: malformed run: %w", err)

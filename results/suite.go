@@ -1,9 +1,6 @@
 package results
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -207,36 +204,13 @@ func (u *ServerUsage) Measured(figure string) bool {
 }
 
 // WriteFile writes s to path atomically.
-func (s *Suite) WriteFile(path string) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, buf.Bytes())
-}
+func (s *Suite) WriteFile(path string) error { return writeJSONFile(path, s) }
 
 // DecodeSuite parses and checks a suite.
 func DecodeSuite(data []byte) (*Suite, error) {
-	var probe struct {
-		Schema *int   `json:"schema"`
-		Kind   string `json:"kind"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("results: not an iobench suite: %w", err)
-	}
-	if probe.Schema == nil || probe.Kind != "suite" {
-		return nil, errors.New("results: not an iobench suite (no \"schema\" or \"kind\": \"suite\")")
-	}
-	if *probe.Schema != SchemaVersion {
-		return nil, fmt.Errorf("results: %w %d (this iobench reads %d)", ErrSchema, *probe.Schema, SchemaVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var s Suite
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("results: malformed suite: %w", err)
+	if err := decodeVersioned(data, "suite", "suite", &s); err != nil {
+		return nil, err
 	}
 	for i, c := range s.Cells {
 		if c.Run != nil {

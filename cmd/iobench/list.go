@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"iobench/internal/buildinfo"
+	"iobench/report"
 	"iobench/servers"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +23,7 @@ func newListCmd() *cobra.Command {
 			if asJSON {
 				return listJSON(cmd.OutOrStdout())
 			}
-			t := tablewriter.NewWriter(cmd.OutOrStdout())
+			t := report.NewTable(cmd.OutOrStdout())
 			t.Header("Model", "Mechanism", "OS", "Available here", "How it works")
 			for _, a := range servers.List() {
 				avail := "yes"

@@ -167,6 +167,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--repeat", "0"}, 2, "--repeat 0"},
 		{[]string{"run", "--models", "nosuch"}, 2, "unknown model"},
 		{[]string{"compare", "a", "b", "--threshold", "0.05"}, 2, "ambiguous: write 5%"},
+		{[]string{"serve", "--model", "blocking", "--max-threads", "-1"}, 2, "--max-threads must not be negative"},
+		{[]string{"run", "--models", "select", "--conns", "5000"}, 2, "every cell would be skipped"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

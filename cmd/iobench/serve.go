@@ -69,6 +69,9 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	if f.cfg.Workers < 0 {
 		return usageErr("serve: --workers must not be negative")
 	}
+	if f.cfg.MaxThreads < 0 {
+		return usageErr("serve: --max-threads must not be negative (0 means the default, %d)", servers.DefaultMaxThreads)
+	}
 	if f.cfg.MaxMsg < 1 {
 		return usageErr("serve: --max-msg must be at least 1 byte")
 	}
