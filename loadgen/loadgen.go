@@ -10,7 +10,9 @@ package loadgen
 
 import (
 	"errors"
+
 	"fmt"
+	"iobench/results"
 	"math"
 	"runtime"
 	"strconv"
@@ -63,6 +65,11 @@ type Config struct {
 	OnWindow func(end bool)
 	// Version is iobench's version, recorded in the run's environment.
 	Version string
+	// Shard, when set, says this run is one share of a load split over
+	// several processes (Conns, IdleConns and Rate are already the
+	// share); its StartAt, when set, is when the warmup begins, after
+	// connecting, so that every shard starts together.
+	Shard *results.Shard
 }
 
 // Progress is a live view of a run.
@@ -162,4 +169,25 @@ func (c *Config) window() int {
 		return min(maxWindow, max(c.Depth, streamWindow/c.SizeMax))
 	}
 	return c.Depth
+}
+
+// ShareOf is shard index's share (of count) of total: total/count, one
+// more for the first total%count shards, so the shares add up to total.
+func ShareOf(total, index, count int) int {
+	n := total / count
+	if index < total%count {
+		n++
+	}
+	return n
+}
+
+// ParseShard parses "I/N": shard I (0-based) of N.
+func ParseShard(s string) (index, count int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	index, err1 := strconv.Atoi(strings.TrimSpace(a))
+	count, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || count < 1 || index < 0 || index >= count {
+		return 0, 0, fmt.Errorf("loadgen: bad --shard %q: want I/N with 0 ≤ I < N (e.g. 0/3, as a Kubernetes Indexed Job's completion index)", s)
+	}
+	return index, count, nil
 }

@@ -208,6 +208,14 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		return nil, fmt.Errorf("loadgen: %w to %s: %s", ErrNoServer, cfg.Addr, describeFailures(s.failedBy))
 	}
 
+	if sh := cfg.Shard; sh != nil && !sh.StartAt.IsZero() {
+		// Every shard begins its warmup at the same instant.
+		select {
+		case <-time.After(time.Until(sh.StartAt)):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("loadgen: interrupted while waiting for --start-at %s", sh.StartAt.Format(time.RFC3339Nano))
+		}
+	}
 	// The clock starts once everyone is connected.
 	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
 		defer s.syscalls.Close()
@@ -328,6 +336,12 @@ func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 	s.connections(r, busy, idleClosed)
 	r.Fairness = results.FairnessOf(t.counts)
 	s.clientCPU(r, measured)
+	if sh := cfg.Shard; sh != nil {
+		shard := *sh
+		shard.StartedAt = s.base.UTC()
+		r.Shard = &shard
+		r.ConnReplies = t.counts
+	}
 	r.Warnings = warnings(r, busy)
 	r.Failures = failures(r, busy)
 	return r
@@ -496,6 +510,11 @@ func warnings(r *results.Run, busy int) []string {
 	}
 	if r.Environment.Emulated != "" {
 		w = append(w, "emulated: under "+r.Environment.Emulated+": numbers are for correctness, not performance")
+	}
+	if sh := r.Shard; sh != nil && !sh.StartAt.IsZero() {
+		if late := sh.StartedAt.Sub(sh.StartAt); late > 10*time.Millisecond {
+			w = append(w, fmt.Sprintf("late start: this shard began its warmup %s after --start-at (connecting took that long)", late.Round(time.Millisecond)))
+		}
 	}
 	return w
 }

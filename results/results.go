@@ -83,6 +83,14 @@ type Run struct {
 	// seem to. Each starts with a short label and a colon
 	// ("generator-bound: ..."): see WarningLabel.
 	Warnings []string `json:"warnings,omitempty"`
+	// Shard is this run's share of a load split over several processes
+	// (load --shard I/N); Shards, in a merged run, is every shard's.
+	Shard       *Shard       `json:"shard,omitempty"`
+	Shards      []ShardEntry `json:"shards,omitempty"`
+	StartSkewNS int64        `json:"start_skew_ns,omitempty"` // merged: latest minus earliest shard start
+	// ConnReplies are the replies of each busy connection (shard runs
+	// only): what makes a merged run's fairness exact, median included.
+	ConnReplies []uint64 `json:"connection_replies,omitempty"`
 	// Failures say why the run failed (replies corrupted, the server
 	// closed or reset busy connections, no reply at all), in the same
 	// "label: detail" form. A failed run is still written whole; its
@@ -174,6 +182,10 @@ type Fairness struct {
 	Median   uint64  `json:"median"`
 	Max      uint64  `json:"max"`
 	ZeroConn int     `json:"zero_reply_conns"` // connections that got no reply in the window
+	// The sums Jain's index is made of, so that shards merge exactly.
+	Conns int     `json:"conns"`
+	Sum   uint64  `json:"sum"`
+	SumSq float64 `json:"sum_sq"`
 }
 
 // FairnessOf computes Jain's index and the spread of per-connection counts.
@@ -183,17 +195,16 @@ func FairnessOf(counts []uint64) Fairness {
 	}
 	s := append([]uint64(nil), counts...)
 	slices.Sort(s)
-	var sum, sq float64
-	f := Fairness{Min: s[0], Max: s[len(s)-1], Median: s[len(s)/2]}
+	f := Fairness{Min: s[0], Max: s[len(s)-1], Median: s[len(s)/2], Conns: len(s)}
 	for _, x := range s {
-		sum += float64(x)
-		sq += float64(x) * float64(x)
+		f.Sum += x
+		f.SumSq += float64(x) * float64(x)
 		if x == 0 {
 			f.ZeroConn++
 		}
 	}
-	if sq > 0 {
-		f.Jain = sum * sum / (float64(len(s)) * sq)
+	if f.SumSq > 0 {
+		f.Jain = float64(f.Sum) * float64(f.Sum) / (float64(len(s)) * f.SumSq)
 	}
 	return f
 }

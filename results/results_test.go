@@ -3,6 +3,7 @@ package results_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,4 +137,27 @@ func FuzzDecodeRun(f *testing.F) {
 			t.Fatalf("an accepted run does not decode after re-encoding: %v", err)
 		}
 	})
+}
+
+// TestMergeShardsRefuses: shards of different servers or settings are
+// not merged.
+func TestMergeShardsRefuses(t *testing.T) {
+	shard := func(i int, addr string, dur int64) *results.Run {
+		return &results.Run{Schema: results.SchemaVersion, Config: results.RunConfig{Addr: addr, Mode: "closed", Conns: 1, DurationNS: dur},
+			Shard: &results.Shard{Index: i, Count: 2, TotalConns: 2}, ConnReplies: []uint64{5}, Replies: 5}
+	}
+	for name, runs := range map[string][]*results.Run{
+		"servers":  {shard(0, "10.0.0.1:7000", 1e9), shard(1, "10.0.0.2:7000", 1e9)},
+		"settings": {shard(0, "10.0.0.1:7000", 1e9), shard(1, "10.0.0.1:7000", 2e9)},
+		"missing":  {shard(0, "10.0.0.1:7000", 1e9)},
+		"no shard": {{Schema: results.SchemaVersion}},
+	} {
+		if _, err := results.MergeShards(runs); !errors.Is(err, results.ErrMerge) {
+			t.Errorf("%s: %v; want ErrMerge", name, err)
+		}
+	}
+	m, err := results.MergeShards([]*results.Run{shard(1, "a:1", 1e9), shard(0, "a:1", 1e9)})
+	if err != nil || m.Replies != 10 || m.Fairness.Conns != 2 || m.Fairness.Jain != 1 || m.Config.Conns != 2 {
+		t.Errorf("merge: %v, %+v", err, m)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Suite is one `iobench run`: the matrix it was asked for and every cell,
@@ -222,7 +223,9 @@ func DecodeSuite(data []byte) (*Suite, error) {
 	return &s, nil
 }
 
-// ReadSuite reads a suite from a results.json file or a folder holding one.
+// ReadSuite reads a suite from a results.json file or a folder holding
+// one. A single run (load --json, or a merge of shards) is read as a
+// suite of one cell, named after the server it measured.
 func ReadSuite(path string) (*Suite, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, "results.json")
@@ -233,9 +236,28 @@ func ReadSuite(path string) (*Suite, error) {
 	}
 	s, err := DecodeSuite(data)
 	if err != nil {
+		if r, rerr := DecodeRun(data); rerr == nil {
+			return RunSuite(r), nil
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// RunSuite is a suite of one cell holding r.
+func RunSuite(r *Run) *Suite {
+	c := r.Config
+	cell := Cell{Model: "server " + c.Addr, Rep: 1, Run: r, Scenario: Scenario{
+		Mode: c.Mode, Conns: c.Conns, Size: c.SizeMax, Work: "none", Depth: c.Depth, Rate: c.Rate, IdleConns: c.IdleConns}}
+	if r.Failed() {
+		cell.Error = strings.Join(r.Failures, "; ")
+	}
+	return &Suite{
+		Schema: SchemaVersion, Kind: "suite", Environment: r.Environment, Interrupted: r.Interrupted,
+		Config: SuiteConfig{Mode: c.Mode, Conns: []int{c.Conns}, Sizes: []int{c.SizeMax}, Depth: c.Depth, Rate: c.Rate,
+			IdleConns: c.IdleConns, DurationNS: c.DurationNS, WarmupNS: c.WarmupNS, Repeat: 1},
+		Cells: []Cell{cell},
+	}
 }
 
 // Merge concatenates suites (for reports over several runs); the

@@ -22,12 +22,14 @@ import (
 )
 
 type loadFlags struct {
-	cfg   loadgen.Config
-	mode  string
-	size  string
-	json  string
-	hgrm  string
-	quiet bool
+	cfg     loadgen.Config
+	mode    string
+	size    string
+	json    string
+	hgrm    string
+	shard   string
+	startAt string
+	quiet   bool
 }
 
 func newLoadCmd() *cobra.Command {
@@ -77,8 +79,43 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 	fl.StringVar(&f.cfg.Engine, "engine", "", "epoll (Linux default) or net (portable)")
 	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file (- for stdout; the summary then goes to stderr)")
 	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file")
+	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the load (0 ≤ I < N): this process's share of --conns, --idle-conns and --rate; iobench merge joins the shards")
+	fl.StringVar(&f.startAt, "start-at", "", "with --shard: begin the warmup at this instant (RFC 3339, e.g. 2026-11-26T10:00:00Z), after connecting, so every shard starts together")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
 	return cmd
+}
+
+// applyShard turns the whole load's settings into this shard's share.
+func applyShard(f *loadFlags, now time.Time) error {
+	if f.shard == "" {
+		if f.startAt != "" {
+			return usageErr("load: --start-at needs --shard I/N")
+		}
+		return nil
+	}
+	i, n, err := loadgen.ParseShard(f.shard)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	sh := &results.Shard{Index: i, Count: n, TotalConns: f.cfg.Conns, TotalIdle: f.cfg.IdleConns, TotalRate: f.cfg.Rate}
+	if f.startAt != "" {
+		if sh.StartAt, err = time.Parse(time.RFC3339Nano, f.startAt); err != nil {
+			return usageErr("load: --start-at %q: want an RFC 3339 time such as 2026-11-26T10:00:00Z", f.startAt)
+		}
+		if !sh.StartAt.After(now) {
+			return usageErr("load: --start-at %s is already past (now %s)", sh.StartAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
+	conns := loadgen.ShareOf(f.cfg.Conns, i, n)
+	if conns == 0 {
+		return usageErr("load: --shard %s of --conns %d: this shard would get no busy connection; use at most %d shards", f.shard, f.cfg.Conns, f.cfg.Conns)
+	}
+	if f.cfg.Rate > 0 {
+		f.cfg.Rate = f.cfg.Rate * float64(conns) / float64(f.cfg.Conns) // every connection at the same rate
+	}
+	f.cfg.Conns, f.cfg.IdleConns = conns, loadgen.ShareOf(f.cfg.IdleConns, i, n)
+	f.cfg.Shard = sh
+	return nil
 }
 
 func load(cmd *cobra.Command, f loadFlags) error {
@@ -98,6 +135,9 @@ func load(cmd *cobra.Command, f loadFlags) error {
 	f.cfg.Version = buildinfo.Version()
 	if f.cfg.Engine != "" && f.cfg.Engine != "net" && f.cfg.Engine != "epoll" {
 		return usageErr("load: --engine %q: want epoll or net", f.cfg.Engine)
+	}
+	if err := applyShard(&f, time.Now()); err != nil {
+		return err
 	}
 	if err := f.cfg.Normalize(); err != nil {
 		return usageErr("%v", err)

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"iobench/report"
+	"iobench/results"
+)
+
+func newMergeCmd() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "merge OUT.json SHARD.json...",
+		Short: "Merge the shards of one load (load --shard I/N) into one run",
+		Long: `Merge the JSON of every shard of one load (iobench load --shard I/N --json)
+into one run in the same schema: counts summed, HdrHistograms merged exactly
+(refused if a value would be dropped), fairness recomputed from every
+connection's reply count, every shard's environment and start time kept, and
+the largest start skew reported. Shards of different servers or settings,
+duplicated or missing shards are refused with one line (exit 2). OUT.json is
+not overwritten unless --force. Exit 1 when the merged run failed (a shard's
+replies mismatched, connections were reset, no reply came).`,
+		Example: `  iobench merge all.json shard-0.json shard-1.json shard-2.json
+  iobench report all.json --format md`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageErr("merge: want OUT.json and at least one shard's JSON, got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := args[0]
+			if _, err := os.Stat(out); err == nil && !force {
+				return usageErr("merge: %s exists; choose another name or add --force to replace it", out)
+			}
+			if err := checkOutputFile(out); err != nil {
+				return usageErr("merge: %v", err)
+			}
+			var runs []*results.Run
+			for _, p := range args[1:] {
+				r, err := results.ReadRunFile(p)
+				if err != nil {
+					return usageErr("merge: %v", err)
+				}
+				runs = append(runs, r)
+			}
+			merged, err := results.MergeShards(runs)
+			if errors.Is(err, results.ErrMerge) {
+				return usageErr("merge: %v", err)
+			}
+			if err != nil {
+				return err
+			}
+			if err := merged.WriteFile(out); err != nil {
+				return err
+			}
+			if err := report.WriteRun(cmd.OutOrStdout(), merged); err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "merged %d shards into %s (largest start skew %s)\n", len(runs), out, report.Dur(merged.StartSkewNS)); err != nil {
+				return err
+			}
+			if merged.Failed() {
+				return &exitError{code: 1, err: fmt.Errorf("merge: the merged run failed: %v", merged.Failures)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace OUT.json if it exists")
+	return cmd
+}

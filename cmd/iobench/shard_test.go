@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"iobench/results"
+)
+
+// TestShardsMerge: three `load --shard I/3 --start-at` processes against
+// one server, then `merge`: connections and replies accounted exactly,
+// the histogram's count equal to the replies, fairness over every
+// connection, every shard's start kept.
+func TestShardsMerge(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go fakeEcho(c, false)
+		}
+	}()
+	dir := t.TempDir()
+	start := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	outs := make([]string, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := iobench(t, "load", "--addr", ln.Addr().String(), "--conns", "10", "--idle-conns", "4", "--duration", "500ms",
+				"--warmup", "100ms", "--shard", fmt.Sprintf("%d/3", i), "--start-at", start, "--quiet",
+				"--json", filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
+			b, err := cmd.CombinedOutput()
+			errs[i], outs[i] = err, string(b)
+		}()
+	}
+	wg.Wait()
+	var shards []*results.Run
+	for i := range 3 {
+		if errs[i] != nil {
+			t.Fatalf("shard %d: %v\n%s", i, errs[i], outs[i])
+		}
+		r, err := results.ReadRunFile(filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, r)
+	}
+	// 10 connections over 3 shards: 4, 3, 3; 4 idle: 2, 1, 1.
+	for i, want := range []int{4, 3, 3} {
+		if shards[i].Config.Conns != want || shards[i].Shard == nil || shards[i].Shard.Index != i {
+			t.Errorf("shard %d: %d conns, shard %+v; want %d", i, shards[i].Config.Conns, shards[i].Shard, want)
+		}
+	}
+	out := filepath.Join(dir, "all.json")
+	args := []string{"merge", out}
+	for i := range 3 {
+		args = append(args, filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
+	}
+	if code, stdout, stderr := runCLI(args...); code != 0 {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	m, err := results.ReadRunFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies uint64
+	var est int
+	for _, s := range shards {
+		replies += s.Replies
+		est += s.Connections.Established
+	}
+	if m.Replies != replies || m.Connections.Established != est || m.Connections.Requested != 14 || m.Config.Conns != 10 {
+		t.Errorf("merged: %d replies (shards %d), %d of %d connections (shards %d), conns %d", m.Replies, replies, m.Connections.Established, m.Connections.Requested, est, m.Config.Conns)
+	}
+	if m.LatencyNS.Count != int64(m.Replies) {
+		t.Errorf("merged histogram holds %d values for %d replies", m.LatencyNS.Count, m.Replies)
+	}
+	if m.Fairness.Conns != 10 || m.Fairness.Sum != m.Replies || len(m.Shards) != 3 {
+		t.Errorf("fairness %+v over %d shards; want 10 connections summing to the replies", m.Fairness, len(m.Shards))
+	}
+	if m.StartSkewNS < 0 || m.StartSkewNS > int64(time.Second) {
+		t.Errorf("start skew %v", time.Duration(m.StartSkewNS))
+	}
+	// report reads the merged run.
+	if code, table, stderr := runCLI("report", out); code != 0 || !strings.Contains(table, "server "+ln.Addr().String()) {
+		t.Errorf("report on the merged run: exit %d\n%s\n%s", code, table, stderr)
+	}
+	// Refusals: a shard twice, a missing shard, an existing OUT.
+	for _, bad := range [][]string{
+		{"merge", filepath.Join(dir, "x.json"), args[2], args[2], args[3]},
+		{"merge", filepath.Join(dir, "y.json"), args[2], args[3]},
+		{"merge", out, args[2], args[3], args[4]},
+	} {
+		if code, _, stderr := runCLI(bad...); code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("iobench %s: exit %d, %q; want 2 and one line", strings.Join(bad, " "), code, stderr)
+		}
+	}
+}
+
+func TestShardFlags(t *testing.T) {
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--shard", "3/3"}, "want I/N"},
+		{[]string{"--shard", "0/3", "--start-at", past}, "already past"},
+		{[]string{"--start-at", "2099-01-01T00:00:00Z"}, "needs --shard"},
+		{[]string{"--shard", "5/8", "--conns", "4"}, "no busy connection"},
+	} {
+		code, _, stderr := runCLI(append([]string{"load", "--addr", "127.0.0.1:1"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("load %v: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
