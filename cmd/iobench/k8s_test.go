@@ -26,7 +26,7 @@ func TestK8sRecipe(t *testing.T) {
 		Args    []string `yaml:"args"`
 	}
 	type doc struct {
-		Kind     string `yaml:"kind"`
+		Kind string `yaml:"kind"`
 		Spec struct {
 			CompletionMode string `yaml:"completionMode"`
 			Completions    *int   `yaml:"completions"`
