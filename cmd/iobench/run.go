@@ -165,7 +165,7 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("run: can't find this program to start servers: %w", err)
 	}
-	cfg.ServerCmd = []string{exe}
+	cfg.Host = matrix.Launcher{Cmd: []string{exe}}
 	return cfg, nil
 }
 

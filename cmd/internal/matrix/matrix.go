@@ -5,22 +5,15 @@
 package matrix
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"iobench/cmd/internal/serveproto"
-	"iobench/internal/perfcount"
 	"iobench/loadgen"
 	"iobench/results"
 	"iobench/servers"
@@ -41,11 +34,10 @@ type Config struct {
 	Repeat     int
 	ServerCPUs []int // nil: no pinning
 	ClientCPUs []int
-	// ServerCmd is the command that runs `iobench` (argv[0] and any
-	// leading arguments), and ServerEnv extra environment for it.
-	ServerCmd []string
-	ServerEnv []string
-	Version   string
+	// Host runs the servers: a Launcher of `iobench serve` children on
+	// this machine, or an agent's on another.
+	Host    Host
+	Version string
 	// Progress is called before each cell (done of total) and at the end.
 	Progress func(done, total int, cell results.Cell)
 	// Checkpoint, when set, gets the suite after every cell, so that a
@@ -159,297 +151,46 @@ func skipReason(model string, n int) string {
 	return ""
 }
 
-// server is a running child `iobench serve`.
-type server struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *tailBuffer
-	done   chan struct{} // closed when Wait returned
-	state  *os.ProcessState
-	werr   error
-
-	peakThreads int
-	peakRSS     int64 // VmHWM, read just before SIGTERM
-	stopSample  chan struct{}
-	sampled     sync.WaitGroup
-	sigErr      error             // from sending SIGTERM
-	counts      [2]*perfcount.Set // system calls, context switches
-	countsErr   error             // why they are not counted
-}
-
-// startServer starts the child on the server CPUs and waits for its
-// listening line.
-func startServer(ctx context.Context, cfg Config, c *results.Cell) (*server, error) {
-	args := append([]string{}, cfg.ServerCmd[1:]...)
-	args = append(args, serveproto.Request{Model: c.Model, Addr: "127.0.0.1:0", Work: c.Work}.Args()...)
-	cmd := exec.Command(cfg.ServerCmd[0], args...)
-	cmd.Env = append(os.Environ(), cfg.ServerEnv...)
-	cmd.SysProcAttr = childAttr()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
-	cmd.Stderr = s.stderr
-	if err := startPinned(cmd, cfg.ServerCPUs); err != nil {
-		return nil, fmt.Errorf("matrix: starting the %s server: %w", c.Model, err)
-	}
-	go func() {
-		s.werr = cmd.Wait()
-		s.state = cmd.ProcessState
-		close(s.done)
-	}()
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case line, ok := <-lines:
-		addr, _, parsed := serveproto.ParseLine(line)
-		if !ok || !parsed {
-			s.kill()
-			return nil, fmt.Errorf("matrix: the %s server did not start: %s", c.Model, firstLine(s.stderr.String(), line))
-		}
-		s.addr = addr
-	case <-time.After(10 * time.Second):
-		s.kill()
-		return nil, fmt.Errorf("matrix: the %s server printed no listening line within 10s", c.Model)
-	case <-ctx.Done():
-		s.kill()
-		return nil, ctx.Err()
-	}
-	s.openCounts()
-	s.sampled.Add(1)
-	go s.sampleThreads()
-	return s, nil
-}
-
-// openCounts starts the kernel's counts of the server's system calls and
-// context switches, on every thread it has now and every thread those
-// create; countsErr says why they are unavailable.
-func (s *server) openCounts() {
-	for i, kind := range []perfcount.Kind{perfcount.Syscalls, perfcount.ContextSwitches} {
-		set, err := perfcount.Open(s.cmd.Process.Pid, kind)
-		if err != nil {
-			s.countsErr = err
-			s.closeCounts()
-			return
-		}
-		s.counts[i] = set
-	}
-}
-
-func (s *server) closeCounts() {
-	for i, set := range s.counts {
-		if set != nil {
-			set.Close()
-			s.counts[i] = nil
-		}
-	}
-}
-
-// readCounts reads both counts (system calls, context switches).
-func (s *server) readCounts() (c [2]uint64, ok bool) {
-	if s.counts[0] == nil {
-		return c, false
-	}
-	for i, set := range s.counts {
-		n, err := set.Read()
-		if err != nil {
-			s.countsErr = err
-			return c, false
-		}
-		c[i] = n
-	}
-	return c, true
-}
-
-// sampleThreads tracks the child's peak thread count.
-func (s *server) sampleThreads() {
-	defer s.sampled.Done()
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if n := threadCount(s.cmd.Process.Pid); n > s.peakThreads {
-			s.peakThreads = n
-		}
-		select {
-		case <-s.stopSample:
-			return
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// stop sends SIGTERM and waits; a server that does not exit in 10s is
-// killed and the cell says so. died: it had exited (or was a zombie, or
-// was already being reaped) before it was asked to stop.
-func (s *server) stop() (clean, died bool, note string) {
-	close(s.stopSample)
-	s.sampled.Wait()
-	pid := s.cmd.Process.Pid
-	if !s.exited() && !isZombie(pid) {
-		s.peakRSS = peakRSS(pid)
-		clean, note = s.terminate()
-		if !errors.Is(s.sigErr, os.ErrProcessDone) {
-			return clean, false, note
-		}
-	}
-	<-s.done
-	detail := lastLine(s.stderr.String())
-	if detail != "" {
-		detail = ": " + detail
-	}
-	return false, true, fmt.Sprintf("exited during the run (%v)%s", s.werr, detail)
-}
-
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *server) terminate() (clean bool, note string) {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		s.sigErr = err
-		s.kill() // no SIGTERM on this OS
-		return false, "could not be sent SIGTERM (" + err.Error() + "); killed"
-	}
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.kill()
-		return false, "did not exit within 10s of SIGTERM; killed"
-	}
-	if s.werr != nil {
-		return false, fmt.Sprintf("exited with %v: %s", s.werr, lastLine(s.stderr.String()))
-	}
-	return true, ""
-}
-
-func (s *server) kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.done
-}
-
 // runCell starts the server, runs the load, stops the server, and fills c.
 func runCell(ctx context.Context, cfg Config, c *results.Cell) {
-	srv, err := startServer(ctx, cfg, c)
+	srv, err := cfg.Host.Start(ctx, Spec{Model: c.Model, Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
 	if err != nil {
 		c.Error = err.Error()
 		return
 	}
-	var win window
 	lc := loadgen.Config{
-		Addr: srv.addr, Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
+		Addr: srv.Addr(), Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		IdleConns: c.IdleConns, Version: cfg.Version,
-		OnWindow: func(end bool) { win.mark(srv, end) },
+		OnWindow: srv.Mark,
 	}
 	run, err := loadgen.Run(ctx, lc)
-	clean, died, note := srv.stop()
-	srv.closeCounts()
+	var replies uint64
+	if run != nil {
+		replies = run.Replies
+	}
+	st := srv.Stop(replies)
 	if err != nil {
 		c.Error = err.Error()
-		if !clean {
-			c.Error += "; server " + note
+		if !st.Clean {
+			c.Error += "; server " + st.Note
 		}
 		return
 	}
 	c.Run = run
-	c.Server = srv.usage(win, run.Replies, clean, died, note)
-	if srv.countsErr != nil {
-		c.Warnings = append(c.Warnings, "no kernel counts: system calls and context switches per reply are "+srv.countsErr.Error())
-	}
-	switch {
-	case died:
-		c.Warnings = append(c.Warnings, "server died: the server "+note)
-	case !clean:
-		c.Warnings = append(c.Warnings, "server unclean exit: the server "+note)
-		cfg.Logf("%s server %s", c.Model, note)
+	c.Server = st.Usage
+	c.Warnings = append(c.Warnings, st.Warnings...)
+	if !st.Clean && !st.Died {
+		cfg.Logf("%s server %s", c.Model, st.Note)
 	}
 	var reasons []string
-	if died {
-		reasons = append(reasons, "the server "+note)
+	if st.Died {
+		reasons = append(reasons, "the server "+st.Note)
 	}
 	reasons = append(reasons, run.Failures...)
 	if len(reasons) > 0 && !run.Interrupted {
 		c.Error = strings.Join(reasons, "; ")
 	}
-}
-
-// window is the server's CPU time at the two ends of the measured window.
-type window struct {
-	start, end               procCPU
-	startOK, endOK           bool
-	countStart, countEnd     [2]uint64 // system calls, context switches
-	countStartOK, countEndOK bool
-}
-
-func (w *window) mark(s *server, end bool) {
-	pid := s.cmd.Process.Pid
-	if end {
-		w.end, w.endOK = readProcCPU(pid)
-		w.countEnd, w.countEndOK = s.readCounts()
-	} else {
-		w.start, w.startOK = readProcCPU(pid)
-		w.countStart, w.countStartOK = s.readCounts()
-	}
-}
-
-// usage is the server's resource use over the window. A server that died
-// in the window was reaped before its end could be sampled: its
-// whole-life CPU then stands for the end, as it used no more after dying.
-func (s *server) usage(win window, replies uint64, clean, died bool, note string) *results.ServerUsage {
-	u := &results.ServerUsage{
-		PID: s.cmd.Process.Pid, PeakThreads: s.peakThreads, MaxRSSBytes: s.peakRSS,
-		ExitedCleanly: clean, ExitNote: note, DiedDuringRun: died,
-		Unmeasured: slices.Clone(unmeasured),
-	}
-	if !win.endOK && died {
-		win.end, win.endOK = exitCPU(s.state)
-	}
-	cpu := procCPU{user: win.end.user - win.start.user, sys: win.end.sys - win.start.sys}
-	switch {
-	case !win.startOK || !win.endOK || cpu.user < 0 || cpu.sys < 0:
-		if !slices.Contains(u.Unmeasured, "cpu") {
-			u.Unmeasured = append(u.Unmeasured, "cpu")
-		}
-	default:
-		u.UserNS, u.SysNS = cpu.user, cpu.sys
-		if replies > 0 {
-			u.CPUPerReplyNS = float64(u.UserNS+u.SysNS) / float64(replies)
-		}
-	}
-	if died {
-		u.MaxRSSBytes = 0 // its /proc entry was gone before the end
-		u.Unmeasured = append(u.Unmeasured, "rss")
-	}
-	if st := s.state; st != nil {
-		fillRusage(u, st)
-	}
-	switch {
-	case win.countStartOK && win.countEndOK && replies > 0:
-		u.SyscallsPerReply = results.PerReply(win.countEnd[0]-win.countStart[0], replies)
-		u.CtxSwitchesPerReply = results.PerReply(win.countEnd[1]-win.countStart[1], replies)
-	case s.countsErr != nil:
-		u.CountsUnavailable = s.countsErr.Error()
-	case replies == 0:
-		u.CountsUnavailable = "no replies to count them over"
-	default:
-		u.CountsUnavailable = "the counters could not be read at both ends of the window"
-	}
-	return u
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -1,0 +1,312 @@
+package matrix
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"iobench/cmd/internal/serveproto"
+	"iobench/internal/perfcount"
+	"iobench/results"
+)
+
+// Spec is what a server is started for.
+type Spec struct {
+	Model string
+	Work  string
+	Addr  string // HOST:PORT to bind; port 0 picks a free one
+	CPUs  []int  // nil: not pinned
+}
+
+// Launcher starts `iobench serve` children on this machine: Cmd runs
+// iobench (argv[0] and any leading arguments), Env is extra environment.
+type Launcher struct {
+	Cmd []string
+	Env []string
+}
+
+// Child is a running `iobench serve` child, measured over the window its
+// caller marks: this machine's Server (see Host).
+type Child struct {
+	model  string
+	win    window
+	cmd    *exec.Cmd
+	addr   string
+	stderr *tailBuffer
+	done   chan struct{} // closed when Wait returned
+	state  *os.ProcessState
+	werr   error
+
+	peakThreads int
+	peakRSS     int64 // VmHWM, read just before SIGTERM
+	stopSample  chan struct{}
+	sampled     sync.WaitGroup
+	sigErr      error             // from sending SIGTERM
+	counts      [2]*perfcount.Set // system calls, context switches
+	countsErr   error             // why they are not counted
+}
+
+// Start starts a child for spec, pinned to its CPUs, and waits for its
+// listening line.
+func (l Launcher) Start(ctx context.Context, spec Spec) (Server, error) {
+	return l.start(ctx, spec)
+}
+
+func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
+	args := append([]string{}, l.Cmd[1:]...)
+	args = append(args, serveproto.Request{Model: spec.Model, Addr: spec.Addr, Work: spec.Work}.Args()...)
+	cmd := exec.Command(l.Cmd[0], args...)
+	cmd.Env = append(os.Environ(), l.Env...)
+	cmd.SysProcAttr = childAttr()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &Child{model: spec.Model, cmd: cmd, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
+	cmd.Stderr = s.stderr
+	if err := startPinned(cmd, spec.CPUs); err != nil {
+		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Model, err)
+	}
+	go func() {
+		s.werr = cmd.Wait()
+		s.state = cmd.ProcessState
+		close(s.done)
+	}()
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line, ok := <-lines:
+		addr, _, parsed := serveproto.ParseLine(line)
+		if !ok || !parsed {
+			s.kill()
+			return nil, fmt.Errorf("matrix: the %s server did not start: %s", spec.Model, firstLine(s.stderr.String(), line))
+		}
+		s.addr = addr
+	case <-time.After(10 * time.Second):
+		s.kill()
+		return nil, fmt.Errorf("matrix: the %s server printed no listening line within 10s", spec.Model)
+	case <-ctx.Done():
+		s.kill()
+		return nil, ctx.Err()
+	}
+	s.openCounts()
+	s.sampled.Add(1)
+	go s.sampleThreads()
+	return s, nil
+}
+
+// openCounts starts the kernel's counts of the server's system calls and
+// context switches, on every thread it has now and every thread those
+// create; countsErr says why they are unavailable.
+func (s *Child) openCounts() {
+	for i, kind := range []perfcount.Kind{perfcount.Syscalls, perfcount.ContextSwitches} {
+		set, err := perfcount.Open(s.cmd.Process.Pid, kind)
+		if err != nil {
+			s.countsErr = err
+			s.closeCounts()
+			return
+		}
+		s.counts[i] = set
+	}
+}
+
+func (s *Child) closeCounts() {
+	for i, set := range s.counts {
+		if set != nil {
+			set.Close()
+			s.counts[i] = nil
+		}
+	}
+}
+
+// readCounts reads both counts (system calls, context switches).
+func (s *Child) readCounts() (c [2]uint64, ok bool) {
+	if s.counts[0] == nil {
+		return c, false
+	}
+	for i, set := range s.counts {
+		n, err := set.Read()
+		if err != nil {
+			s.countsErr = err
+			return c, false
+		}
+		c[i] = n
+	}
+	return c, true
+}
+
+// sampleThreads tracks the child's peak thread count.
+func (s *Child) sampleThreads() {
+	defer s.sampled.Done()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if n := threadCount(s.cmd.Process.Pid); n > s.peakThreads {
+			s.peakThreads = n
+		}
+		select {
+		case <-s.stopSample:
+			return
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stop sends SIGTERM and waits; a server that does not exit in 10s is
+// killed and the cell says so. died: it had exited (or was a zombie, or
+// was already being reaped) before it was asked to stop.
+func (s *Child) stop() (clean, died bool, note string) {
+	close(s.stopSample)
+	s.sampled.Wait()
+	pid := s.cmd.Process.Pid
+	if !s.exited() && !isZombie(pid) {
+		s.peakRSS = peakRSS(pid)
+		clean, note = s.terminate()
+		if !errors.Is(s.sigErr, os.ErrProcessDone) {
+			return clean, false, note
+		}
+	}
+	<-s.done
+	detail := lastLine(s.stderr.String())
+	if detail != "" {
+		detail = ": " + detail
+	}
+	return false, true, fmt.Sprintf("exited during the run (%v)%s", s.werr, detail)
+}
+
+func (s *Child) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Child) terminate() (clean bool, note string) {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.sigErr = err
+		s.kill() // no SIGTERM on this OS
+		return false, "could not be sent SIGTERM (" + err.Error() + "); killed"
+	}
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.kill()
+		return false, "did not exit within 10s of SIGTERM; killed"
+	}
+	if s.werr != nil {
+		return false, fmt.Sprintf("exited with %v: %s", s.werr, lastLine(s.stderr.String()))
+	}
+	return true, ""
+}
+
+func (s *Child) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// window is the server's CPU time at the two ends of the measured window.
+type window struct {
+	start, end               procCPU
+	startOK, endOK           bool
+	countStart, countEnd     [2]uint64 // system calls, context switches
+	countStartOK, countEndOK bool
+}
+
+func (w *window) mark(s *Child, end bool) {
+	pid := s.cmd.Process.Pid
+	if end {
+		w.end, w.endOK = readProcCPU(pid)
+		w.countEnd, w.countEndOK = s.readCounts()
+	} else {
+		w.start, w.startOK = readProcCPU(pid)
+		w.countStart, w.countStartOK = s.readCounts()
+	}
+}
+
+// Addr is where the child listens.
+func (s *Child) Addr() string { return s.addr }
+
+// Mark samples the child as the measured window opens (end=false) and
+// closes.
+func (s *Child) Mark(end bool) { s.win.mark(s, end) }
+
+// Stop stops the child and says what it used over the window, per reply.
+func (s *Child) Stop(replies uint64) Stopped {
+	clean, died, note := s.stop()
+	s.closeCounts()
+	st := Stopped{Clean: clean, Died: died, Note: note, Usage: s.usage(s.win, replies, clean, died, note)}
+	if s.countsErr != nil {
+		st.Warnings = append(st.Warnings, "no kernel counts: system calls and context switches per reply are "+s.countsErr.Error())
+	}
+	switch {
+	case died:
+		st.Warnings = append(st.Warnings, "server died: the server "+note)
+	case !clean:
+		st.Warnings = append(st.Warnings, "server unclean exit: the server "+note)
+	}
+	return st
+}
+
+// usage is the server's resource use over the window. A server that died
+// in the window was reaped before its end could be sampled: its
+// whole-life CPU then stands for the end, as it used no more after dying.
+func (s *Child) usage(win window, replies uint64, clean, died bool, note string) *results.ServerUsage {
+	u := &results.ServerUsage{
+		PID: s.cmd.Process.Pid, PeakThreads: s.peakThreads, MaxRSSBytes: s.peakRSS,
+		ExitedCleanly: clean, ExitNote: note, DiedDuringRun: died,
+		Unmeasured: slices.Clone(unmeasured),
+	}
+	if !win.endOK && died {
+		win.end, win.endOK = exitCPU(s.state)
+	}
+	cpu := procCPU{user: win.end.user - win.start.user, sys: win.end.sys - win.start.sys}
+	switch {
+	case !win.startOK || !win.endOK || cpu.user < 0 || cpu.sys < 0:
+		if !slices.Contains(u.Unmeasured, "cpu") {
+			u.Unmeasured = append(u.Unmeasured, "cpu")
+		}
+	default:
+		u.UserNS, u.SysNS = cpu.user, cpu.sys
+		if replies > 0 {
+			u.CPUPerReplyNS = float64(u.UserNS+u.SysNS) / float64(replies)
+		}
+	}
+	if died {
+		u.MaxRSSBytes = 0 // its /proc entry was gone before the end
+		u.Unmeasured = append(u.Unmeasured, "rss")
+	}
+	if st := s.state; st != nil {
+		fillRusage(u, st)
+	}
+	switch {
+	case win.countStartOK && win.countEndOK && replies > 0:
+		u.SyscallsPerReply = results.PerReply(win.countEnd[0]-win.countStart[0], replies)
+		u.CtxSwitchesPerReply = results.PerReply(win.countEnd[1]-win.countStart[1], replies)
+	case s.countsErr != nil:
+		u.CountsUnavailable = s.countsErr.Error()
+	case replies == 0:
+		u.CountsUnavailable = "no replies to count them over"
+	default:
+		u.CountsUnavailable = "the counters could not be read at both ends of the window"
+	}
+	return u
+}
