@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -651,13 +652,25 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 			{"CPU", fmt.Sprintf("%s, %d cores", e.CPUModel, e.Cores)},
 			{"Go / iobench", e.Go + " / " + e.Iobench},
 			{"when", e.Time.Format("2006-01-02 15:04 MST")},
-			{"server host / generator host", "this machine / this machine, over loopback"},
+			{"server host / generator host", hosts(s, e)},
 			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
 			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat)},
 		} {
 			fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 		}
 	}
+}
+
+// hosts says where the servers and the generator ran, and how they were
+// connected.
+func hosts(s *results.Suite, gen results.Environment) string {
+	describe := func(e results.Environment) string {
+		return fmt.Sprintf("%s (%s/%s %s, %d cores)", cmp.Or(e.Host, "unnamed"), e.OS, e.Arch, e.Kernel, e.Cores)
+	}
+	if s.ServerEnvironment == nil {
+		return "this machine / this machine, over loopback"
+	}
+	return describe(*s.ServerEnvironment) + " / " + describe(gen) + "; network: " + s.Network
 }
 
 func cpuList(c []int) string {

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"os"
 	"runtime"
 	"time"
 )
@@ -15,6 +16,7 @@ type Environment struct {
 	Go       string    `json:"go_version"`
 	Iobench  string    `json:"iobench_version"`
 	Time     time.Time `json:"time"`
+	Host     string    `json:"host,omitempty"` // the machine's name`
 	// Emulated names the emulator (e.g. "wine 8.0") when the run happened
 	// under one: its numbers are for correctness, not performance.
 	Emulated string `json:"emulated,omitempty"`
@@ -23,7 +25,8 @@ type Environment struct {
 // CurrentEnvironment describes this machine now; version is iobench's.
 func CurrentEnvironment(version string) Environment {
 	kernel, cpu, emu := platformInfo()
-	return Environment{
+	host, _ := os.Hostname()
+	return Environment{Host: host,
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Kernel: kernel, CPUModel: cpu,
 		Cores: runtime.NumCPU(), Go: runtime.Version(), Iobench: version,
 		Time: time.Now().UTC().Truncate(time.Second), Emulated: emu,

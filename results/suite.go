@@ -18,6 +18,11 @@ type Suite struct {
 	Cells       []Cell      `json:"cells"`
 	// Interrupted: the run was cut short; the cells measured so far are here.
 	Interrupted bool `json:"interrupted"`
+	// ServerEnvironment is the server host's, when the servers ran on
+	// another machine (iobench run --agent); Environment is then the
+	// generator's. Network says how the two were connected.
+	ServerEnvironment *Environment `json:"server_environment,omitempty"`
+	Network           string       `json:"network,omitempty"`
 	// Models are the facts of the models in Cells, as the servers that
 	// ran them describe themselves, so that a report need not know them.
 	Models []ModelInfo `json:"models,omitempty"`

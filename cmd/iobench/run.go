@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"iobench/cmd/internal/agent"
 	"iobench/cmd/internal/matrix"
 	"iobench/internal/buildinfo"
 	"iobench/loadgen"
@@ -35,6 +36,10 @@ type runFlags struct {
 	serverCPUs, clientCPUs      string
 	out, benchfmt               string
 	quick, quiet, force         bool
+	// --agent: the servers run on that host's iobench agent.
+	agent, tokenFile  string
+	agentCA, agentPin string
+	client            *agent.Client
 }
 
 // Defaults of a bare `iobench run`: five interleaved repetitions of short
@@ -75,7 +80,8 @@ Ctrl-C (the server is stopped and what was measured is written).`,
   iobench run --models epoll,iouring,poll --conns 100,1000 --repeat 3
   iobench run --mode rate --rate 20000 --conns 10,100 --work none,sleep:1ms
   iobench run --idle-conns 5000 --conns 10 --models epoll,poll,gonet
-  iobench run --mode churn --conns 10,100 --repeat 5`,
+  iobench run --mode churn --conns 10,100 --repeat 5
+  iobench run --agent 10.0.0.5:7700 --token-file token --models epoll,iouring`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMatrix(cmd, &f) },
 	}
@@ -94,6 +100,10 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: first half of this machine's)")
 	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the other half)")
 	fl.StringVar(&f.out, "out", "", "folder for the results, new or empty (default: a new iobench-runs/TIMESTAMP)")
+	fl.StringVar(&f.agent, "agent", "", "run the servers on the host of this iobench agent (HOST:PORT), the load generator here")
+	fl.StringVar(&f.tokenFile, "token-file", "", "with --agent: file holding the agent's token (or set "+tokenEnv+")")
+	fl.StringVar(&f.agentCA, "agent-ca", "", "with --agent: trust the agent's TLS certificate signed by this CA (PEM)")
+	fl.StringVar(&f.agentPin, "agent-pin", "", "with --agent: trust the agent's TLS certificate with this SHA-256 (hex)")
 	fl.BoolVar(&f.force, "force", false, "write into --out even if it already holds files (replacing iobench's own)")
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write the results in Go benchmark format (for benchstat) to this file")
 	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
@@ -118,9 +128,17 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	stderr := cmd.ErrOrStderr()
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "iobench run: "+format+"\n", args...) }
 	var err error
-	if f.models == "" {
+	if f.agent != "" {
+		if err := f.dialAgent(cmd, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	switch {
+	case f.models == "" && cfg.Remote != nil:
+		cfg.Models = cfg.Remote.Models
+	case f.models == "":
 		cfg.Models = servers.AvailableNames()
-	} else {
+	default:
 		for _, m := range splitList(f.models) {
 			if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
 				return cfg, usageErr("run: %v", err)
@@ -161,6 +179,10 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	if err := f.cpus(&cfg); err != nil {
 		return cfg, err
 	}
+	if f.client != nil {
+		cfg.Host = f.client
+		return cfg, nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return cfg, fmt.Errorf("run: can't find this program to start servers: %w", err)
@@ -169,10 +191,53 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	return cfg, nil
 }
 
+// dialAgent opens a session with --agent's agent: the servers run there.
+func (f *runFlags) dialAgent(cmd *cobra.Command, cfg *matrix.Config) error {
+	if f.agentCA != "" && f.agentPin != "" {
+		return usageErr("run: give --agent-ca or --agent-pin, not both")
+	}
+	token, err := readToken(f.tokenFile)
+	if err != nil {
+		return usageErr("run: --token-file: %v", err)
+	}
+	c, err := agent.Dial(cmd.Context(), agent.ClientConfig{Addr: f.agent, Token: token, CAFile: f.agentCA, Pin: f.agentPin})
+	switch {
+	case errors.Is(err, agent.ErrBadToken):
+		return &exitError{code: 2, err: fmt.Errorf("run: %s: %w", f.agent, err)}
+	case err != nil:
+		return fmt.Errorf("run: --agent %s: %w", f.agent, err)
+	}
+	f.client = c
+	network := f.agent + " (agent), over a network"
+	if c.Loopback() {
+		network = f.agent + " (agent), over loopback"
+	}
+	cfg.Remote = &matrix.Remote{Models: c.Hello.Models, Environment: c.Environment(), Network: network}
+	return nil
+}
+
 // cpus sets the server and client CPU sets, checked before anything is
-// written: both or neither, disjoint, and CPUs this process may use.
+// written: both or neither, disjoint, and CPUs this process may use. With
+// --agent the server's are the agent's to check, and either may be given
+// alone (default: neither pinned).
 func (f *runFlags) cpus(cfg *matrix.Config) error {
 	var err error
+	if cfg.Remote != nil {
+		if f.serverCPUs != "" {
+			if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
+				return usageErr("run: --server-cpus: %v", err)
+			}
+		}
+		if f.clientCPUs != "" {
+			if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
+				return usageErr("run: --client-cpus: %v", err)
+			}
+			if err := matrix.CheckCPUs(cfg.ClientCPUs); err != nil {
+				return usageErr("run: %v", err)
+			}
+		}
+		return nil
+	}
 	switch {
 	case f.serverCPUs == "" && f.clientCPUs == "":
 		cfg.ServerCPUs, cfg.ClientCPUs, err = matrix.DefaultCPUs()
@@ -251,6 +316,9 @@ func estimate(cfg matrix.Config) (cells int, d time.Duration) {
 
 func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	cfg, err := f.config(cmd)
+	if f.client != nil {
+		defer f.client.Close()
+	}
 	if err != nil {
 		return err
 	}

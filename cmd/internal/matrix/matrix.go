@@ -36,7 +36,10 @@ type Config struct {
 	ClientCPUs []int
 	// Host runs the servers: a Launcher of `iobench serve` children on
 	// this machine, or an agent's on another.
-	Host    Host
+	Host Host
+	// Remote, when the servers run on another machine: the models it
+	// has, its environment and how the two machines are connected.
+	Remote  *Remote
 	Version string
 	// Progress is called before each cell (done of total) and at the end.
 	Progress func(done, total int, cell results.Cell)
@@ -45,6 +48,13 @@ type Config struct {
 	Checkpoint func(*results.Suite)
 	// Logf receives notices (a server that did not stop cleanly).
 	Logf func(format string, args ...any)
+}
+
+// Remote describes the server host of a run across machines.
+type Remote struct {
+	Models      []string // available on the server host
+	Environment results.Environment
+	Network     string // e.g. "10.99.0.1:7700 (agent), not loopback"
 }
 
 // Run runs every cell, interleaving repetitions (A B C A B C) so drift on
@@ -65,6 +75,10 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
 		},
 		Models: modelInfo(cfg.Models),
+	}
+	if r := cfg.Remote; r != nil {
+		env := r.Environment
+		suite.ServerEnvironment, suite.Network = &env, r.Network
 	}
 	if len(cfg.ClientCPUs) > 0 {
 		if err := pinProcess(cfg.ClientCPUs); err != nil {
@@ -125,7 +139,7 @@ func Plan(cfg Config) []results.Cell {
 							Mode: string(cfg.Mode), Conns: conns, Size: size, Work: work,
 							Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
 						}}
-						c.Skipped = skipReason(model, conns+cfg.IdleConns)
+						c.Skipped = skipReason(cfg.Remote, model, conns+cfg.IdleConns)
 						cells = append(cells, c)
 					}
 				}
@@ -135,14 +149,21 @@ func Plan(cfg Config) []results.Cell {
 	return cells
 }
 
-// skipReason says why model can't hold n connections here, or "".
-func skipReason(model string, n int) string {
-	v, err := servers.Lookup(model)
-	if err != nil {
-		return err.Error()
-	}
-	if why := v.CantHold(n); why != "" {
-		return why
+// skipReason says why model can't hold n connections here (or on the
+// remote server host), or "".
+func skipReason(remote *Remote, model string, n int) string {
+	if remote != nil {
+		if !slices.Contains(remote.Models, model) {
+			return fmt.Sprintf("%s is not available on the server host %s (have: %s)", model, remote.Environment.Host, strings.Join(remote.Models, ", "))
+		}
+	} else {
+		v, err := servers.Lookup(model)
+		if err != nil {
+			return err.Error()
+		}
+		if why := v.CantHold(n); why != "" {
+			return why
+		}
 	}
 	// The server holds n sockets plus its own; so does the generator.
 	if lim := loadgen.FDLimit(); lim > 0 && n+loadgen.FDReserve > lim {

@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"iobench/cmd/internal/matrix"
+)
+
+func newTestAgent(t *testing.T, token string) (*Agent, *httptest.Server) {
+	a := &Agent{Launcher: matrix.Launcher{Cmd: []string{"/nonexistent/iobench"}}, Token: token, Lease: time.Second}
+	ts := httptest.NewServer(a.Handler())
+	t.Cleanup(ts.Close)
+	return a, ts
+}
+
+func addr(ts *httptest.Server) string { return strings.TrimPrefix(ts.URL, "http://") }
+
+// TestAgentRefusals: a bad token gets 401 and ErrBadToken; malformed,
+// oversized and impossible requests get a 4xx with a clear message, and
+// the agent keeps serving; a second runner is told the agent is busy.
+func TestAgentRefusals(t *testing.T) {
+	_, ts := newTestAgent(t, "right")
+	ctx := context.Background()
+	if _, err := Dial(ctx, ClientConfig{Addr: addr(ts), Token: "wrong"}); !errors.Is(err, ErrBadToken) {
+		t.Errorf("wrong token: %v; want ErrBadToken", err)
+	}
+	if _, err := Dial(ctx, ClientConfig{Addr: addr(ts)}); !errors.Is(err, ErrBadToken) {
+		t.Errorf("no token: %v; want ErrBadToken", err)
+	}
+	c, err := Dial(ctx, ClientConfig{Addr: addr(ts), Token: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := Dial(ctx, ClientConfig{Addr: addr(ts), Token: "right"}); !errors.Is(err, ErrBusy) {
+		t.Errorf("second runner: %v; want ErrBusy", err)
+	}
+	for _, tc := range []struct {
+		spec matrix.Spec
+		want string
+	}{
+		{matrix.Spec{Model: "nosuch", Work: "none"}, "unknown model"},
+		{matrix.Spec{Model: "gonet", Work: "fast"}, "bad work"},
+		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{4000}}, "CPU 4000"},
+	} {
+		if _, err := c.Start(ctx, tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("start %+v: %v; want %q", tc.spec, err, tc.want)
+		}
+	}
+	// Malformed and oversized bodies.
+	for _, body := range []string{"{not json", `{"model":"gonet","bogus":1}`, `{"model":"` + strings.Repeat("x", MaxBody) + `"}`} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+pathServers, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer right")
+		req.Header.Set(sessionHeader, c.id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+			t.Errorf("body %.30q: status %d; want 4xx", body, resp.StatusCode)
+		}
+	}
+	// Still serving.
+	var h Hello
+	if err := c.call(ctx, http.MethodGet, pathHello, nil, &h); err != nil || len(h.Models) == 0 {
+		t.Errorf("hello after the refusals: %v, %+v", err, h)
+	}
+}
+
+// TestLeaseExpires: a runner that stops renewing loses its session, and
+// another runner may take the agent.
+func TestLeaseExpires(t *testing.T) {
+	a, ts := newTestAgent(t, "")
+	go a.Expire(t.Context())
+	ctx := context.Background()
+	c, err := Dial(ctx, ClientConfig{Addr: addr(ts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(c.stopRenew) // the runner vanishes
+	c.renewed.Wait()
+	time.Sleep(1500 * time.Millisecond)
+	c2, err := Dial(ctx, ClientConfig{Addr: addr(ts)})
+	if err != nil {
+		t.Fatalf("after the lease expired: %v", err)
+	}
+	c2.Close()
+}
+
+// TestTLSPin: over TLS the runner trusts the agent whose certificate has
+// the pinned SHA-256, and no other.
+func TestTLSPin(t *testing.T) {
+	a := &Agent{Launcher: matrix.Launcher{Cmd: []string{"/nonexistent"}}, Token: "t"}
+	ts := httptest.NewTLSServer(a.Handler())
+	defer ts.Close()
+	sum := sha256.Sum256(ts.Certificate().Raw)
+	ctx := context.Background()
+	c, err := Dial(ctx, ClientConfig{Addr: strings.TrimPrefix(ts.URL, "https://"), Token: "t", Pin: hex.EncodeToString(sum[:])})
+	if err != nil {
+		t.Fatalf("pinned: %v", err)
+	}
+	c.Close()
+	sum[0] ^= 1
+	if _, err := Dial(ctx, ClientConfig{Addr: strings.TrimPrefix(ts.URL, "https://"), Token: "t", Pin: hex.EncodeToString(sum[:])}); err == nil {
+		t.Error("a wrong pin was accepted")
+	}
+}

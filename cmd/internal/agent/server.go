@@ -1,0 +1,250 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"iobench/cmd/internal/matrix"
+	"iobench/results"
+	"iobench/servers"
+)
+
+// Agent serves the protocol on the server host.
+type Agent struct {
+	Launcher matrix.Launcher
+	Token    string        // "" only on loopback
+	Lease    time.Duration // 0: DefaultLease
+	Version  string
+	Logf     func(format string, args ...any)
+
+	mu      sync.Mutex
+	session string
+	expires time.Time
+	servers map[string]matrix.Server
+	next    int
+}
+
+// Handler is the agent's HTTP handler.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathHello, a.hello)
+	mux.HandleFunc("POST "+pathSession, a.open)
+	mux.HandleFunc("POST "+pathRenew, a.renew)
+	mux.HandleFunc("DELETE "+pathSession, a.close)
+	mux.HandleFunc("POST "+pathServers, a.start)
+	mux.HandleFunc("POST "+pathServers+"/{id}/mark", a.mark)
+	mux.HandleFunc("POST "+pathServers+"/{id}/stop", a.stop)
+	return a.auth(mux)
+}
+
+// Expire stops the servers of a session whose lease ran out: the runner
+// vanished. It runs until ctx ends, and then stops every server.
+func (a *Agent) Expire(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.mu.Lock()
+			a.endLocked("the agent is stopping")
+			a.mu.Unlock()
+			return
+		case now := <-t.C:
+			a.mu.Lock()
+			if a.session != "" && now.After(a.expires) {
+				a.endLocked("its runner stopped renewing the lease")
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+// endLocked ends the session and stops its servers.
+func (a *Agent) endLocked(why string) {
+	if a.session == "" {
+		return
+	}
+	for id, s := range a.servers {
+		s.Stop(0)
+		delete(a.servers, id)
+	}
+	a.logf("session %s ended: %s", a.session, why)
+	a.session = ""
+}
+
+func (a *Agent) logf(format string, args ...any) {
+	if a.Logf != nil {
+		a.Logf(format, args...)
+	}
+}
+
+func (a *Agent) lease() time.Duration {
+	if a.Lease > 0 {
+		return a.Lease
+	}
+	return DefaultLease
+}
+
+// auth checks the token in constant time, and the session for every
+// request but hello and opening one.
+func (a *Agent) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Token != "" {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+				fail(w, http.StatusUnauthorized, "bad token")
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if r.URL.Path != pathHello && !(r.URL.Path == pathSession && r.Method == http.MethodPost) {
+			a.mu.Lock()
+			ok := a.session != "" && r.Header.Get(sessionHeader) == a.session
+			a.mu.Unlock()
+			if !ok {
+				fail(w, http.StatusConflict, "no such session (expired, or held by another runner)")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func fail(w http.ResponseWriter, code int, format string, args ...any) {
+	reply(w, code, errorReply{Error: fmt.Sprintf(format, args...)})
+}
+
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v) // the runner is gone if this fails
+}
+
+// decode reads a request body strictly; false after replying 4xx.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(w, http.StatusRequestEntityTooLarge, "request larger than %d bytes", MaxBody)
+		} else {
+			fail(w, http.StatusBadRequest, "malformed request: %v", err)
+		}
+		return false
+	}
+	return true
+}
+
+func (a *Agent) hello(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, Hello{Environment: results.CurrentEnvironment(a.Version), Models: servers.AvailableNames()})
+}
+
+func (a *Agent) open(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.session != "" && time.Now().Before(a.expires) {
+		fail(w, http.StatusConflict, "busy: another runner holds this agent")
+		return
+	}
+	a.endLocked("a new runner took over after its lease expired")
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	a.session, a.expires, a.servers = hex.EncodeToString(b[:]), time.Now().Add(a.lease()), map[string]matrix.Server{}
+	a.logf("session %s opened by %s", a.session, r.RemoteAddr)
+	reply(w, http.StatusOK, SessionReply{ID: a.session, LeaseMS: a.lease().Milliseconds()})
+}
+
+func (a *Agent) renew(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.expires = time.Now().Add(a.lease())
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *Agent) close(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.endLocked("its runner closed it")
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// start starts a server bound to the address the runner reached us on.
+func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if _, err := servers.Lookup(req.Model); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if _, err := servers.ParseWork(req.Work); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := matrix.CheckCPUs(req.CPUs); err != nil {
+		fail(w, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
+		return
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	host, _, err := net.SplitHostPort(fmt.Sprint(local))
+	if local == nil || err != nil {
+		fail(w, http.StatusInternalServerError, "can't tell which address the runner reached")
+		return
+	}
+	srv, err := a.Launcher.Start(r.Context(), matrix.Spec{Model: req.Model, Work: req.Work, Addr: net.JoinHostPort(host, "0"), CPUs: req.CPUs})
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	a.mu.Lock()
+	a.next++
+	id := fmt.Sprint(a.next)
+	a.servers[id] = srv
+	a.mu.Unlock()
+	reply(w, http.StatusOK, StartReply{ID: id, Addr: srv.Addr()})
+}
+
+func (a *Agent) server(w http.ResponseWriter, r *http.Request) (matrix.Server, string, bool) {
+	id := r.PathValue("id")
+	a.mu.Lock()
+	s, ok := a.servers[id]
+	a.mu.Unlock()
+	if !ok {
+		fail(w, http.StatusNotFound, "no server %q in this session", id)
+	}
+	return s, id, ok
+}
+
+func (a *Agent) mark(w http.ResponseWriter, r *http.Request) {
+	s, _, ok := a.server(w, r)
+	var req MarkRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	s.Mark(req.End)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *Agent) stop(w http.ResponseWriter, r *http.Request) {
+	s, id, ok := a.server(w, r)
+	var req StopRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	a.mu.Lock()
+	delete(a.servers, id)
+	a.mu.Unlock()
+	reply(w, http.StatusOK, s.Stop(req.Replies))
+}

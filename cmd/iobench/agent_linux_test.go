@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"iobench/results"
+)
+
+// netns is a network namespace the test made; its veth end has addr.
+type netns struct{ name, addr string }
+
+// twoHosts makes two network namespaces joined by a veth pair, 10.199.0.1
+// and 10.199.0.2, and removes them when the test ends, even on failure.
+// It skips, saying why, where namespaces can't be made.
+func twoHosts(t *testing.T) (server, client netns) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: creating network namespaces needs root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("skipped: no ip command (iproute2) to create network namespaces")
+	}
+	tag := fmt.Sprintf("iob%d", os.Getpid()%1000000)
+	server, client = netns{tag + "s", "10.199.0.1"}, netns{tag + "c", "10.199.0.2"}
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", server.name).Run()
+		exec.Command("ip", "netns", "del", client.name).Run()
+	})
+	for _, args := range [][]string{
+		{"netns", "add", server.name},
+		{"netns", "add", client.name},
+		{"link", "add", tag + "a", "type", "veth", "peer", "name", tag + "b"},
+		{"link", "set", tag + "a", "netns", server.name},
+		{"link", "set", tag + "b", "netns", client.name},
+		{"-n", server.name, "addr", "add", server.addr + "/24", "dev", tag + "a"},
+		{"-n", client.name, "addr", "add", client.addr + "/24", "dev", tag + "b"},
+		{"-n", server.name, "link", "set", tag + "a", "up"},
+		{"-n", client.name, "link", "set", tag + "b", "up"},
+		{"-n", server.name, "link", "set", "lo", "up"},
+		{"-n", client.name, "link", "set", "lo", "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Skipf("skipped: ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return server, client
+}
+
+// in runs iobench with args inside namespace ns.
+func in(t *testing.T, ns netns, args ...string) *exec.Cmd {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.name, os.Args[0]}, args...)...)
+	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
+	return cmd
+}
+
+// startAgent starts an agent in ns and returns its address.
+func startAgent(t *testing.T, ns netns, args ...string) (string, *exec.Cmd) {
+	t.Helper()
+	cmd := in(t, ns, append([]string{"agent", "--listen", ns.addr + ":0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "agent listening on ")
+	if err != nil || !ok {
+		t.Fatalf("agent's first line %q (%v), stderr %q", line, err, stderr.String())
+	}
+	return addr, cmd
+}
+
+// TestAgentTwoHosts: `iobench agent` in one network namespace, `iobench
+// run --agent` in another, joined by a veth pair: the cells are measured
+// on the server host, a wrong token and a tokenless non-loopback agent are
+// refused, and a runner killed mid-run leaves no server behind.
+func TestAgentTwoHosts(t *testing.T) {
+	srvNS, cliNS := twoHosts(t)
+	dir := t.TempDir()
+	token, wrong := filepath.Join(dir, "token"), filepath.Join(dir, "wrong")
+	os.WriteFile(token, []byte("s3cret-token\n"), 0o600)
+	os.WriteFile(wrong, []byte("guess\n"), 0o600)
+
+	// Without a token an agent off loopback refuses to start.
+	if out, err := in(t, srvNS, "agent", "--listen", srvNS.addr+":0").CombinedOutput(); exitCode(err) != 2 || !strings.Contains(string(out), "needs a token") {
+		t.Errorf("tokenless agent on %s: %v\n%s", srvNS.addr, err, out)
+	}
+	addr, agentCmd := startAgent(t, srvNS, "--token-file", token, "--lease", "1s")
+	if !strings.HasPrefix(addr, srvNS.addr+":") {
+		t.Fatalf("agent listens on %s; want %s", addr, srvNS.addr)
+	}
+
+	// A wrong token.
+	out, err := in(t, cliNS, "run", "--agent", addr, "--token-file", wrong, "--models", "epoll", "--conns", "2", "--repeat", "1",
+		"--duration", "100ms", "--out", filepath.Join(dir, "bad"), "--quiet").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "agent refused: bad token") {
+		t.Errorf("wrong token: %v\n%s", err, out)
+	}
+
+	// A real run across the two hosts.
+	good := filepath.Join(dir, "good")
+	out, err = in(t, cliNS, "run", "--agent", addr, "--token-file", token, "--models", "epoll,gonet", "--conns", "1,4", "--repeat", "1",
+		"--duration", "300ms", "--warmup", "100ms", "--out", good, "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("run --agent: %v\n%s", err, out)
+	}
+	s, err := results.ReadSuite(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cells) != 4 || s.ServerEnvironment == nil || !strings.Contains(s.Network, "over a network") {
+		t.Fatalf("%d cells, server environment %v, network %q", len(s.Cells), s.ServerEnvironment, s.Network)
+	}
+	for _, c := range s.Cells {
+		if !c.Measured() || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || c.Server.UserNS+c.Server.SysNS == 0 ||
+			!strings.HasPrefix(c.Run.Config.Addr, srvNS.addr+":") {
+			t.Errorf("cell %s@%d: error %q, run %+v, server %+v", c.Model, c.Conns, c.Error, c.Run, c.Server)
+		}
+	}
+	if md, _ := os.ReadFile(filepath.Join(good, "report.md")); !strings.Contains(string(md), "over a network") {
+		t.Errorf("report.md does not say where the servers ran:\n%s", md)
+	}
+
+	// A runner killed mid-run: its lease expires and the agent stops the
+	// server it started.
+	runner := in(t, cliNS, "run", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2", "--repeat", "1",
+		"--duration", "30s", "--out", filepath.Join(dir, "killed"), "--quiet")
+	if err := runner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Process.Kill()
+	server := 0
+	for deadline := time.Now().Add(10 * time.Second); server == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		server = childOf(agentCmd.Process.Pid)
+	}
+	if server == 0 {
+		t.Fatal("the agent started no server for the runner")
+	}
+	time.Sleep(300 * time.Millisecond)
+	runner.Process.Kill()
+	runner.Wait()
+	for deadline := time.Now().Add(5 * time.Second); !gone(server) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	}
+	if !gone(server) {
+		t.Errorf("server %d still runs 5 s after its runner was killed (lease 1 s)", server)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
