@@ -86,7 +86,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMatrix(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.models, "models", "", "comma-separated models (default: every model available here)")
+	fl.StringVar(&f.models, "models", "", "comma-separated models (default: every model available here, or on the --agent's host)")
 	fl.StringVar(&f.conns, "conns", "1,10,100,1000", "connection counts")
 	fl.StringVar(&f.sizes, "sizes", "64", "message sizes in bytes")
 	fl.StringVar(&f.mode, "mode", "closed", "closed, rate, stream or churn (connect, one echo, close per transaction)")
@@ -140,8 +140,15 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		cfg.Models = servers.AvailableNames()
 	default:
 		for _, m := range splitList(f.models) {
-			if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
-				return cfg, usageErr("run: %v", err)
+			switch {
+			case cfg.Remote != nil:
+				if !slices.Contains(cfg.Remote.Models, m) {
+					return cfg, usageErr("run: model %q is not available on the server host %s (have: %s)", m, cfg.Remote.Environment.Host, strings.Join(cfg.Remote.Models, ", "))
+				}
+			default:
+				if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
+					return cfg, usageErr("run: %v", err)
+				}
 			}
 			cfg.Models = append(cfg.Models, m)
 		}

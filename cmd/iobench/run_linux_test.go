@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -188,31 +189,7 @@ func TestCompareBadInput(t *testing.T) {
 // Wine and answers a Linux client on 127.0.0.1. Correctness only: Wine's
 // loopback costs ~45× native.
 func TestWineIOCP(t *testing.T) {
-	wineExec, err := filepath.Abs("../../.ci/wine/exec.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(wineExec, "--which").Output(); err != nil || len(out) == 0 {
-		t.Skip("skipped: Wine is not installed (.ci/wine/setup.sh installs it; make test runs it on CI)")
-	}
-	prefix := os.Getenv("WINEPREFIX")
-	if prefix == "" {
-		home, _ := os.UserHomeDir()
-		prefix = filepath.Join(home, ".wine-iobench")
-	}
-	if _, err := os.Stat(filepath.Join(prefix, "drive_c/windows/system32/bcryptprimitives.dll")); err != nil {
-		t.Skipf("skipped: the Wine prefix %s is not prepared (no ProcessPrng shim: %v); bash .ci/wine/setup.sh prepares it", prefix, err)
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	exe := filepath.Join(t.TempDir(), "iobench.exe")
-	build := exec.Command(goTool, "build", "-o", exe, ".")
-	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building iobench.exe: %v\n%s", err, b)
-	}
+	wineExec, exe := wineIobench(t)
 	cmd := exec.Command(wineExec, exe, "serve", "--model", "iocp", "--addr", "127.0.0.1:0")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr lockedBuffer // the child writes it while the test may read it
@@ -269,4 +246,132 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+var (
+	wineBuild    sync.Once
+	wineExe      string
+	wineBuildErr error
+	wineBuildDir string
+)
+
+// wineIobench returns the Wine wrapper and a Windows build of iobench,
+// built once; it skips, saying why, where Wine is not ready.
+func wineIobench(t *testing.T) (wineExec, exe string) {
+	t.Helper()
+	wineExec, err := filepath.Abs("../../.ci/wine/exec.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(wineExec, "--which").Output(); err != nil || len(out) == 0 {
+		t.Skip("skipped: Wine is not installed (.ci/wine/setup.sh installs it; make test runs it on CI)")
+	}
+	prefix := os.Getenv("WINEPREFIX")
+	if prefix == "" {
+		home, _ := os.UserHomeDir()
+		prefix = filepath.Join(home, ".wine-iobench")
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "drive_c/windows/system32/bcryptprimitives.dll")); err != nil {
+		t.Skipf("skipped: the Wine prefix %s is not prepared (no ProcessPrng shim: %v); bash .ci/wine/setup.sh prepares it", prefix, err)
+	}
+	wineBuild.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if wineBuildDir, wineBuildErr = os.MkdirTemp("", "iobench-wine"); wineBuildErr != nil {
+			return
+		}
+		wineExe = filepath.Join(wineBuildDir, "iobench.exe")
+		build := exec.Command(goTool, "build", "-o", wineExe, ".")
+		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
+		if b, err := build.CombinedOutput(); err != nil {
+			wineBuildErr = fmt.Errorf("building iobench.exe: %v\n%s", err, b)
+		}
+	})
+	if wineBuildErr != nil {
+		t.Fatal(wineBuildErr)
+	}
+	return wineExec, wineExe
+}
+
+// TestWineRun: iobench.exe run under Wine drives the completion models
+// of the textbook and measures their server CPU, memory and threads, and
+// stops each server cleanly (by closing its stdin: Windows has no
+// SIGTERM). Correctness only.
+func TestWineRun(t *testing.T) {
+	wineExec, exe := wineIobench(t)
+	out := t.TempDir()
+	cmd := exec.Command(wineExec, exe, "run", "--models", "iocp,overlapped", "--conns", "2", "--repeat", "1",
+		"--duration", "500ms", "--warmup", "200ms", "--out", `Z:`+out, "--force", "--quiet")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("iobench.exe run under Wine: %v\n%s", err, b)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cells) != 2 || s.Environment.Emulated == "" {
+		t.Fatalf("%d cells, emulated %q\n%s", len(s.Cells), s.Environment.Emulated, b)
+	}
+	for _, c := range s.Cells {
+		u := c.Server
+		if !c.Measured() || u == nil || !u.ExitedCleanly || u.UserNS+u.SysNS == 0 || u.PeakThreads == 0 || u.MaxRSSBytes == 0 || u.CPUPerReplyNS <= 0 {
+			t.Errorf("cell %s: error %q, server %+v", c.Model, c.Error, u)
+		}
+	}
+}
+
+// TestWineAgent: iobench.exe agent under Wine, driven by this (Linux)
+// iobench run --agent over loopback. Correctness only.
+func TestWineAgent(t *testing.T) {
+	wineExec, exe := wineIobench(t)
+	agentCmd := exec.Command(wineExec, exe, "agent", "--listen", "127.0.0.1:0")
+	stdout, err := agentCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	agentCmd.Stderr = &stderr
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		agentCmd.Process.Kill()
+		agentCmd.Wait()
+	}()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- strings.TrimSpace(line)
+	}()
+	var addr string
+	select {
+	case line := <-lines:
+		var ok bool
+		if addr, ok = strings.CutPrefix(line, "agent listening on "); !ok {
+			t.Fatalf("agent's first line %q (stderr %q)", line, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line from iobench.exe agent under Wine within 60s (stderr %q)", stderr.String())
+	}
+	out := t.TempDir()
+	code, stdoutRun, stderrRun := runCLI("run", "--agent", addr, "--models", "iocp,overlapped", "--conns", "2", "--repeat", "1",
+		"--duration", "500ms", "--warmup", "200ms", "--out", out, "--force", "--quiet")
+	if code != 0 {
+		t.Fatalf("run --agent (Wine): exit %d\n%s\n%s\nagent: %s", code, stdoutRun, stderrRun, stderr.String())
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ServerEnvironment == nil || s.ServerEnvironment.OS != "windows" || s.ServerEnvironment.Emulated == "" {
+		t.Errorf("server environment %+v; want the Windows host under Wine", s.ServerEnvironment)
+	}
+	for _, c := range s.Cells {
+		if !c.Measured() || c.Server == nil || !c.Server.ExitedCleanly || c.Server.PeakThreads == 0 {
+			t.Errorf("cell %s: error %q, server %+v", c.Model, c.Error, c.Server)
+		}
+	}
 }

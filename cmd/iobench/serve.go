@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,9 +17,10 @@ import (
 
 // serveFlags are the flags of iobench serve.
 type serveFlags struct {
-	model string
-	work  string
-	cfg   servers.Config
+	model     string
+	work      string
+	stopOnEOF bool
+	cfg       servers.Config
 }
 
 func newServeCmd() *cobra.Command {
@@ -51,6 +53,8 @@ with the real port when --addr asks for port 0. Notices go to stderr.`,
 	fl.BoolVar(&f.cfg.BufRing, "buf-ring", false, "iouring: receive into provided buffers (Linux 5.19), none held by idle connections")
 	fl.IntVar(&f.cfg.MaxThreads, "max-threads", 0, "blocking: refuse connections past this many threads (default 10000)")
 	fl.StringVar(&f.work, "work", "none", "simulated work per read before the reply: none, cpu:DURATION or sleep:DURATION")
+	fl.BoolVar(&f.stopOnEOF, serveproto.StopOnEOFFlag, false, "stop cleanly when stdin ends (how iobench run stops its servers on Windows)")
+	_ = fl.MarkHidden(serveproto.StopOnEOFFlag)
 	return cmd
 }
 
@@ -93,6 +97,12 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.stopOnEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, cmd.InOrStdin())
+			stop()
+		}()
+	}
 	serveErr := srv.Serve(ctx)
 	closeErr := srv.Close()
 	st := srv.Stats()

@@ -39,6 +39,7 @@ type Child struct {
 	model  string
 	win    window
 	cmd    *exec.Cmd
+	stdin  io.WriteCloser // closing it stops a child started with --stop-on-eof
 	addr   string
 	stderr *tailBuffer
 	done   chan struct{} // closed when Wait returned
@@ -62,7 +63,7 @@ func (l Launcher) Start(ctx context.Context, spec Spec) (Server, error) {
 
 func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	args := append([]string{}, l.Cmd[1:]...)
-	args = append(args, serveproto.Request{Model: spec.Model, Addr: spec.Addr, Work: spec.Work}.Args()...)
+	args = append(args, serveproto.Request{Model: spec.Model, Addr: spec.Addr, Work: spec.Work, StopOnEOF: stopByStdin}.Args()...)
 	cmd := exec.Command(l.Cmd[0], args...)
 	cmd.Env = append(os.Environ(), l.Env...)
 	cmd.SysProcAttr = childAttr()
@@ -70,7 +71,11 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Child{model: spec.Model, cmd: cmd, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &Child{model: spec.Model, cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := startPinned(cmd, spec.CPUs); err != nil {
 		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Model, err)
@@ -200,17 +205,26 @@ func (s *Child) exited() bool {
 	}
 }
 
+// terminate asks the child to stop — SIGTERM, or on Windows closing its
+// stdin (it was started with --stop-on-eof) — and waits for it.
 func (s *Child) terminate() (clean bool, note string) {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	how := "SIGTERM"
+	var err error
+	if stopByStdin {
+		how, err = "the end of its stdin", s.stdin.Close()
+	} else {
+		err = s.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	if err != nil {
 		s.sigErr = err
-		s.kill() // no SIGTERM on this OS
-		return false, "could not be sent SIGTERM (" + err.Error() + "); killed"
+		s.kill()
+		return false, "could not be sent " + how + " (" + err.Error() + "); killed"
 	}
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
 		s.kill()
-		return false, "did not exit within 10s of SIGTERM; killed"
+		return false, "did not exit within 10s of " + how + "; killed"
 	}
 	if s.werr != nil {
 		return false, fmt.Sprintf("exited with %v: %s", s.werr, lastLine(s.stderr.String()))

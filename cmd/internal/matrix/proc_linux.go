@@ -14,6 +14,9 @@ import (
 	"iobench/results"
 )
 
+// stopByStdin: Linux asks a child to stop with SIGTERM.
+const stopByStdin = false
+
 // childAttr: the child dies with us (no orphan servers, even if we are
 // killed with SIGKILL) and gets its own process group.
 func childAttr() *syscall.SysProcAttr {

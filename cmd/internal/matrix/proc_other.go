@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package matrix
 
@@ -11,7 +11,10 @@ import (
 	"iobench/results"
 )
 
-var errNoAffinity = errors.New("CPU pinning is implemented on Linux only")
+var errNoAffinity = errors.New("CPU pinning is implemented on Linux and Windows only")
+
+// stopByStdin: unix asks a child to stop with SIGTERM.
+const stopByStdin = false
 
 func childAttr() *syscall.SysProcAttr { return nil }
 

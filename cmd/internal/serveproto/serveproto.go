@@ -15,13 +15,22 @@ type Request struct {
 	Model string
 	Addr  string // HOST:PORT to bind; port 0 picks a free one
 	Work  string // servers.ParseWork syntax; "" means none
+	// StopOnEOF: the server stops cleanly when its stdin ends — how a
+	// parent asks a child to stop where there is no SIGTERM (Windows).
+	StopOnEOF bool
 }
+
+// StopOnEOFFlag is the serve flag behind Request.StopOnEOF.
+const StopOnEOFFlag = "stop-on-eof"
 
 // Args are the command-line arguments after the program name.
 func (r Request) Args() []string {
 	args := []string{"serve", "--model", r.Model, "--addr", r.Addr}
 	if r.Work != "" {
 		args = append(args, "--work", r.Work)
+	}
+	if r.StopOnEOF {
+		args = append(args, "--"+StopOnEOFFlag)
 	}
 	return args
 }
