@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/netip"
 	"os"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -29,33 +28,24 @@ func writeNB(fd int, p []byte) (int, error) { return sock.Write(fd, p) }
 // can't run it (Linux only), so it is checked by `GOOS=darwin go vet` and
 // `GOOS=freebsd go vet` alone.
 type kqueueServer struct {
-	cfg     Config
-	ln      int
-	addr    netip.AddrPort
-	wakeR   int
-	wakeW   int
-	release sync.Once
-	lifecycle
-	counters
+	*base
+	wakeR int
+	wakeW int
 }
 
 func newKqueue(cfg Config) (Server, error) {
-	ap, err := parseAddr(cfg.Addr)
+	b, err := newBase(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ln, bound, err := bsdListen(ap)
-	if err != nil {
-		return nil, fmtListenErr(cfg.Addr, err)
-	}
 	var p [2]int
 	if err := unix.Pipe(p[:]); err != nil {
-		unix.Close(ln)
+		b.Close()
 		return nil, wrapSyscall("pipe", err)
 	}
 	unix.SetNonblock(p[0], true)
-	s := &kqueueServer{cfg: cfg, ln: ln, addr: bound, wakeR: p[0], wakeW: p[1], lifecycle: newLifecycle()}
-	s.logf = cfg.Logf
+	s := &kqueueServer{base: b, wakeR: p[0], wakeW: p[1]}
+	b.onRelease(func() error { return errors.Join(unix.Close(s.wakeR), unix.Close(s.wakeW)) })
 	s.wake = func() { unix.Write(s.wakeW, []byte{1}) }
 	return s, nil
 }
@@ -97,18 +87,6 @@ func bsdListen(ap netip.AddrPort) (int, netip.AddrPort, error) {
 		ap = netip.AddrPortFrom(netip.AddrFrom16(got.Addr), uint16(got.Port))
 	}
 	return fd, ap, nil
-}
-
-func (s *kqueueServer) Addr() string { return s.addr.String() }
-
-func (s *kqueueServer) Close() error {
-	s.shutdown()
-	s.release.Do(func() {
-		unix.Close(s.ln)
-		unix.Close(s.wakeR)
-		unix.Close(s.wakeW)
-	})
-	return nil
 }
 
 func (s *kqueueServer) Serve(ctx context.Context) error {
