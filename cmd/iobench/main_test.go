@@ -51,7 +51,7 @@ func fakeFor(args []string) (kind string, ok bool) {
 
 // fakeServe stands in for `iobench serve` as a `run` child, speaking the
 // same protocol (serveproto), but broken on purpose: "corrupt" flips a
-// byte of every 1000th read it echoes; "die:DURATION" echoes faithfully,
+// byte of every 100th read it echoes; "die:DURATION" echoes faithfully,
 // then kills itself with SIGKILL that long after it starts listening.
 func fakeServe(kind string, args []string) {
 	model := "fake"
@@ -89,7 +89,7 @@ func fakeEcho(c net.Conn, corrupt bool) {
 		if err != nil {
 			return
 		}
-		if corrupt && reads%1000 == 0 {
+		if corrupt && reads%100 == 0 {
 			buf[0] ^= 0xff
 		}
 		if _, err := c.Write(buf[:n]); err != nil {
