@@ -43,7 +43,7 @@ func TestRunMatrix(t *testing.T) {
 		t.Fatalf("%d cells, interrupted %v; want 4 complete cells", len(s.Cells), s.Interrupted)
 	}
 	for _, c := range s.Cells {
-		if c.Run == nil || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || c.Server.UserNS+c.Server.SysNS == 0 {
+		if c.Run == nil || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || noCPU(c) {
 			t.Errorf("cell %s@%d: %+v / %+v", c.Model, c.Conns, c.Run, c.Server)
 			continue
 		}
@@ -374,4 +374,11 @@ func TestWineAgent(t *testing.T) {
 			t.Errorf("cell %s: error %q, server %+v", c.Model, c.Error, c.Server)
 		}
 	}
+}
+
+// noCPU reports a cell whose server CPU reads 0 although it did enough
+// work to show: /proc counts CPU in 10 ms ticks, so a starved server on a
+// loaded machine (a few hundred replies) may honestly read 0.
+func noCPU(c results.Cell) bool {
+	return c.Server.UserNS+c.Server.SysNS == 0 && c.Run.Replies > 5000
 }
