@@ -3,9 +3,7 @@
 package servers
 
 import (
-	"errors"
 	"net/netip"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,11 +12,10 @@ import (
 // and Windows (winsock_windows.go): the listener, the lifecycle, the
 // counters, and the release of every descriptor once.
 type base struct {
-	cfg      Config
-	ln       int
-	addr     netip.AddrPort
-	release  sync.Once
-	releases []func() error
+	cfg  Config
+	ln   int
+	addr netip.AddrPort
+	releaser
 	lifecycle
 	counters
 }
@@ -39,19 +36,9 @@ func newBase(cfg Config) (*base, error) {
 
 func (b *base) Addr() string { return b.addr.String() }
 
-// onRelease adds something the server owns to what Close releases.
-func (b *base) onRelease(f func() error) { b.releases = append(b.releases, f) }
-
 // Close stops Serve, waits for it to return and releases every descriptor
 // once; later calls do nothing.
 func (b *base) Close() error {
 	b.shutdown()
-	var errs []error
-	b.release.Do(func() {
-		for i := len(b.releases) - 1; i >= 0; i-- {
-			errs = append(errs, b.releases[i]())
-		}
-		errs = append(errs, unix.Close(b.ln))
-	})
-	return errors.Join(errs...)
+	return b.releaseAll(func() error { return unix.Close(b.ln) })
 }

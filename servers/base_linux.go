@@ -1,11 +1,6 @@
 package servers
 
-import (
-	"errors"
-	"sync"
-
-	"iobench/internal/sock"
-)
+import "iobench/internal/sock"
 
 // base is the frame every Linux model shares, as winServer is on Windows:
 // the listener, the lifecycle (Serve, Close and a cancelled context
@@ -13,10 +8,9 @@ import (
 // descriptor exactly once. A model embeds it and adds what it owns with
 // onRelease.
 type base struct {
-	cfg      Config
-	ln       *sock.Listener
-	release  sync.Once
-	releases []func() error // run once by Close, last added first, before the listener closes
+	cfg Config
+	ln  *sock.Listener
+	releaser
 	lifecycle
 	counters
 }
@@ -35,19 +29,9 @@ func newBase(cfg Config, nonblock, reusePort bool) (*base, error) {
 
 func (b *base) Addr() string { return b.ln.Addr.String() }
 
-// onRelease adds something the server owns to what Close releases.
-func (b *base) onRelease(f func() error) { b.releases = append(b.releases, f) }
-
 // Close stops Serve, waits for it to return and releases every descriptor
 // once; later calls do nothing.
 func (b *base) Close() error {
 	b.shutdown()
-	var errs []error
-	b.release.Do(func() {
-		for i := len(b.releases) - 1; i >= 0; i-- {
-			errs = append(errs, b.releases[i]())
-		}
-		errs = append(errs, b.ln.Close())
-	})
-	return errors.Join(errs...)
+	return b.releaseAll(b.ln.Close)
 }

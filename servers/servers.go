@@ -461,6 +461,31 @@ func (c *counters) Stats() Stats {
 	return s
 }
 
+// releaser releases, once, what a server owns (descriptors, handles),
+// last added first, and then its listener: the part of Close every OS's
+// base shares.
+type releaser struct {
+	once sync.Once
+	fns  []func() error
+}
+
+// onRelease adds something the server owns to what Close releases.
+func (r *releaser) onRelease(f func() error) { r.fns = append(r.fns, f) }
+
+// releaseAll runs the releases the first time, then listener (if any).
+func (r *releaser) releaseAll(listener func() error) error {
+	var errs []error
+	r.once.Do(func() {
+		for i := len(r.fns) - 1; i >= 0; i-- {
+			errs = append(errs, r.fns[i]())
+		}
+		if listener != nil {
+			errs = append(errs, listener())
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // lifecycle makes Serve, Close and a cancelled context agree: stop is called
 // once to unblock the model's loop, Close waits for Serve to return.
 type lifecycle struct {

@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"errors"
 	"net/netip"
 	"sync"
 
@@ -23,12 +22,11 @@ func writeNB(fd int, p []byte) (int, error) { return winsock.Send(windows.Handle
 // the release of every handle once. A model adds what it owns with
 // onRelease.
 type base struct {
-	cfg      Config
-	ln       windows.Handle
-	addr     netip.AddrPort
-	lnOnce   sync.Once
-	release  sync.Once
-	releases []func() error
+	cfg    Config
+	ln     windows.Handle
+	addr   netip.AddrPort
+	lnOnce sync.Once
+	releaser
 	lifecycle
 	counters
 }
@@ -55,21 +53,13 @@ func (s *base) closeListener() {
 	s.lnOnce.Do(func() { windows.Closesocket(s.ln) })
 }
 
-// onRelease adds something the server owns to what Close releases.
-func (s *base) onRelease(f func() error) { s.releases = append(s.releases, f) }
-
 // Close stops Serve, waits for it to return and releases every handle
-// once; later calls do nothing.
+// once; later calls do nothing. (The listener may have closed already:
+// closing it is what wakes a blocked accept.)
 func (s *base) Close() error {
 	s.shutdown()
 	s.closeListener()
-	var errs []error
-	s.release.Do(func() {
-		for i := len(s.releases) - 1; i >= 0; i-- {
-			errs = append(errs, s.releases[i]())
-		}
-	})
-	return errors.Join(errs...)
+	return s.releaseAll(nil)
 }
 
 // setNonblock puts the listener in non-blocking mode, ioctlsocket(FIONBIO);

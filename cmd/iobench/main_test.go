@@ -81,6 +81,27 @@ func fakeServe(kind string, args []string) {
 	}
 }
 
+// echoServer serves fakeEcho on loopback in this process until the test
+// ends, and returns its address.
+func echoServer(t *testing.T, corrupt bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go fakeEcho(c, corrupt)
+		}
+	}()
+	return ln.Addr().String()
+}
+
 func fakeEcho(c net.Conn, corrupt bool) {
 	defer c.Close()
 	buf := make([]byte, 64<<10)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,20 +16,7 @@ import (
 // the histogram's count equal to the replies, fairness over every
 // connection, every shard's start kept.
 func TestShardsMerge(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go fakeEcho(c, false)
-		}
-	}()
+	addr := echoServer(t, false)
 	dir := t.TempDir()
 	start := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup
@@ -40,7 +26,7 @@ func TestShardsMerge(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := iobench(t, "load", "--addr", ln.Addr().String(), "--conns", "10", "--idle-conns", "4", "--duration", "500ms",
+			cmd := iobench(t, "load", "--addr", addr, "--conns", "10", "--idle-conns", "4", "--duration", "500ms",
 				"--warmup", "100ms", "--shard", fmt.Sprintf("%d/3", i), "--start-at", start, "--quiet",
 				"--json", filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
 			b, err := cmd.CombinedOutput()
@@ -96,7 +82,7 @@ func TestShardsMerge(t *testing.T) {
 		t.Errorf("start skew %v", time.Duration(m.StartSkewNS))
 	}
 	// report reads the merged run.
-	if code, table, stderr := runCLI("report", out); code != 0 || !strings.Contains(table, "server "+ln.Addr().String()) {
+	if code, table, stderr := runCLI("report", out); code != 0 || !strings.Contains(table, "server "+addr) {
 		t.Errorf("report on the merged run: exit %d\n%s\n%s", code, table, stderr)
 	}
 	// Refusals: a shard twice, a missing shard, an existing OUT.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,22 +91,9 @@ func TestRunCorruptingServer(t *testing.T) {
 // TestLoadFailureExit: load exits 1 when replies are corrupted, and still
 // writes the JSON, with the reason.
 func TestLoadFailureExit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go fakeEcho(c, true)
-		}
-	}()
+	addr := echoServer(t, true)
 	path := filepath.Join(t.TempDir(), "run.json")
-	code, _, stderr := runCLI("load", "--addr", ln.Addr().String(), "--conns", "2", "--duration", "400ms", "--warmup", "0s", "--json", path, "--quiet")
+	code, _, stderr := runCLI("load", "--addr", addr, "--conns", "2", "--duration", "400ms", "--warmup", "0s", "--json", path, "--quiet")
 	if code != 1 || !strings.Contains(stderr, "corrupted") {
 		t.Fatalf("exit %d, stderr %q; want 1 naming the corruption", code, stderr)
 	}
@@ -116,7 +102,7 @@ func TestLoadFailureExit(t *testing.T) {
 		t.Fatalf("%v; want the failed run written", err)
 	}
 	// --json - writes the JSON on stdout, the summary on stderr.
-	code, stdout, _ := runCLI("load", "--addr", ln.Addr().String(), "--duration", "100ms", "--warmup", "0s", "--json", "-", "--quiet")
+	code, stdout, _ := runCLI("load", "--addr", addr, "--duration", "100ms", "--warmup", "0s", "--json", "-", "--quiet")
 	var run results.Run
 	if err := json.Unmarshal([]byte(stdout), &run); err != nil || code == 0 {
 		t.Errorf("--json -: exit %d, stdout not a run: %v\n%s", code, err, stdout)
