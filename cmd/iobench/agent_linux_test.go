@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,29 +63,10 @@ func in(t *testing.T, ns netns, args ...string) *exec.Cmd {
 func startAgent(t *testing.T, ns netns, args ...string) (string, *exec.Cmd) {
 	t.Helper()
 	cmd := in(t, ns, append([]string{"agent", "--listen", ns.addr + ":0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "agent listening on ")
-	if err != nil || !ok {
-		t.Fatalf("agent's first line %q (%v), stderr %q", line, err, stderr.String())
+	line, stderr := startChild(t, cmd, 10*time.Second)
+	addr, ok := strings.CutPrefix(line, "agent listening on ")
+	if !ok {
+		t.Fatalf("agent's first line %q, stderr %q", line, stderr.String())
 	}
 	return addr, cmd
 }

@@ -380,3 +380,43 @@ func TestMachineReadable(t *testing.T) {
 		t.Errorf("report --format xml: exit %d, %s", code, stderr)
 	}
 }
+
+// startChild starts cmd, stops it when the test ends (an interrupt, then a
+// kill after 10 s), and returns its first line on stdout, waiting up to
+// wait for it, and its stderr so far.
+func startChild(t *testing.T, cmd *exec.Cmd, wait time.Duration) (line string, stderr *lockedBuffer) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- strings.TrimSpace(l)
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line = <-lines:
+		return line, stderr
+	case <-time.After(wait):
+		t.Fatalf("%s printed no line within %s (stderr %q)", strings.Join(cmd.Args, " "), wait, stderr.String())
+		return "", stderr
+	}
+}

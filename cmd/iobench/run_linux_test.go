@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -190,28 +189,7 @@ func TestCompareBadInput(t *testing.T) {
 // loopback costs ~45× native.
 func TestWineIOCP(t *testing.T) {
 	wineExec, exe := wineIobench(t)
-	cmd := exec.Command(wineExec, exe, "serve", "--model", "iocp", "--addr", "127.0.0.1:0")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer // the child writes it while the test may read it
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- strings.TrimSpace(line)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no listening line from iobench.exe under Wine within 60s (stderr %q)", stderr.String())
-	}
+	line, stderr := startChild(t, exec.Command(wineExec, exe, "serve", "--model", "iocp", "--addr", "127.0.0.1:0"), 60*time.Second)
 	m := listening.FindStringSubmatch(line)
 	if m == nil || m[2] != "iocp" {
 		t.Fatalf("first line %q (stderr %q)", line, stderr.String())
@@ -327,34 +305,10 @@ func TestWineRun(t *testing.T) {
 // iobench run --agent over loopback. Correctness only.
 func TestWineAgent(t *testing.T) {
 	wineExec, exe := wineIobench(t)
-	agentCmd := exec.Command(wineExec, exe, "agent", "--listen", "127.0.0.1:0")
-	stdout, err := agentCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	agentCmd.Stderr = &stderr
-	if err := agentCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		agentCmd.Process.Kill()
-		agentCmd.Wait()
-	}()
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- strings.TrimSpace(line)
-	}()
-	var addr string
-	select {
-	case line := <-lines:
-		var ok bool
-		if addr, ok = strings.CutPrefix(line, "agent listening on "); !ok {
-			t.Fatalf("agent's first line %q (stderr %q)", line, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no line from iobench.exe agent under Wine within 60s (stderr %q)", stderr.String())
+	line, stderr := startChild(t, exec.Command(wineExec, exe, "agent", "--listen", "127.0.0.1:0"), 60*time.Second)
+	addr, ok := strings.CutPrefix(line, "agent listening on ")
+	if !ok {
+		t.Fatalf("agent's first line %q (stderr %q)", line, stderr.String())
 	}
 	out := t.TempDir()
 	code, stdoutRun, stderrRun := runCLI("run", "--agent", addr, "--models", "iocp,overlapped", "--conns", "2", "--repeat", "1",
