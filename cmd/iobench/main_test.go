@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -419,4 +420,22 @@ func startChild(t *testing.T, cmd *exec.Cmd, wait time.Duration) (line string, s
 		t.Fatalf("%s printed no line within %s (stderr %q)", strings.Join(cmd.Args, " "), wait, stderr.String())
 		return "", stderr
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a child writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -208,24 +208,6 @@ func TestWineIOCP(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while a child writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var (
 	wineBuild    sync.Once
 	wineExe      string
