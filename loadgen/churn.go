@@ -116,9 +116,10 @@ func (sl *churnSlot) transaction(ctx context.Context, seq uint64, start int64) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// cut by the run's end
 	case err != nil:
+		// A reset transaction; the slot goes on with the next one, so it
+		// is no dead connection (no diedAt: the window does not end here).
 		if inWindow && !s.stopped.Load() {
 			w.closedByPeer++
-			c.diedAt = end
 		}
 	case !bytes.Equal(sl.reply[:size], msg):
 		if inWindow {

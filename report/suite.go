@@ -35,9 +35,6 @@ type Row struct {
 	CPUPerRep      Stat  // server CPU ns per reply (N = 0: not measured)
 	MaxRSS         int64 // largest over repetitions (0: not measured)
 	Threads        int   // largest over repetitions (0: not measured)
-	CtxKnown       bool
-	VolCtx         int64 // median, whole server life (rusage)
-	InvolCtx       int64 // median
 	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
 	CtxPerRep      Stat  // server context switches per reply, likewise
 	Requested      int
@@ -119,7 +116,6 @@ func Tables(s *results.Suite) []Table {
 // repSamples are one row's per-repetition figures.
 type repSamples struct {
 	tput, bw, p50, p99, p999, cpu []float64
-	vol, invol                    []float64
 	syscalls, ctxPerRep           []float64
 }
 
@@ -148,9 +144,6 @@ func aggregate(model string, cells []results.Cell) Row {
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
 	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
-	if r.CtxKnown {
-		r.VolCtx, r.InvolCtx = int64(median(smp.vol)), int64(median(smp.invol))
-	}
 	r.Latency = results.PercentilesOf(r.hist)
 	r.tput, r.p99s = smp.tput, smp.p99
 	return r
@@ -200,11 +193,6 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	if u.CtxSwitchesPerReply != nil {
 		smp.ctxPerRep = append(smp.ctxPerRep, *u.CtxSwitchesPerReply)
 	}
-	if u.Measured("ctx_switches") {
-		r.CtxKnown = true
-		smp.vol = append(smp.vol, float64(u.VolCtxSw))
-		smp.invol = append(smp.invol, float64(u.InvolCtxSw))
-	}
 }
 
 func (r *Row) addNotes(warnings []string) {
@@ -217,18 +205,6 @@ func (r *Row) addNotes(warnings []string) {
 		}
 		r.Notes[i].Reps++
 	}
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // why says in a few words why a model leading fits how it works, as the

@@ -36,7 +36,6 @@ type Launcher struct {
 // Child is a running `iobench serve` child, measured over the window its
 // caller marks: this machine's Server (see Host).
 type Child struct {
-	model  string
 	win    window
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser // closing it stops a child started with --stop-on-eof
@@ -75,7 +74,7 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Child{model: spec.Model, cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
+	s := &Child{cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := startPinned(cmd, spec.CPUs); err != nil {
 		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Model, err)
