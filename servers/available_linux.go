@@ -9,7 +9,7 @@ func variants() []Variant {
 		{Model: m["poll"], New: newPoll},
 		{Model: m["nonblocking"], New: newNonblocking},
 		{Model: m["epoll"], New: newEpoll},
-		{Model: m["iouring"], New: newIOUring, Probe: probeIOUring},
+		{Model: m["iouring"], New: newIOUring, Probe: probeIOUring, Impl: iouringImpl()},
 		{Model: m["gonet"], New: newGonet},
 	}
 }

@@ -29,8 +29,10 @@ func TestConformance(t *testing.T) {
 		{"poll-smallbuf", "poll", servers.Config{MaxMsg: 1000}},
 		{"iouring-workers2", "iouring", servers.Config{Workers: 2}},
 		{"iouring-smallbuf", "iouring", servers.Config{MaxMsg: 1000}},
-		{"iouring-bufring", "iouring", servers.Config{BufRing: true}},
+		{"iouring-single", "iouring", servers.Config{Recv: servers.RecvSingle}},
+		{"iouring-single-bufring", "iouring", servers.Config{Recv: servers.RecvSingle, BufRing: true}},
 		{"iouring-bufring-workers2", "iouring", servers.Config{BufRing: true, Workers: 2, MaxMsg: 1000}},
+		{"iouring-multishot-smallbuf", "iouring", servers.Config{Recv: servers.RecvMultishot, MaxMsg: 1000}},
 		{"iocp-workers1", "iocp", servers.Config{Workers: 1}},
 		{"overlapped-smallbuf", "overlapped", servers.Config{MaxMsg: 1000}},
 	} {

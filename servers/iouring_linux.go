@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -26,13 +27,37 @@ import (
 //	  → recv(buf) → [work] → send(buf[:n]) → short? send(rest) → recv ...
 //	  → recv returns 0 (FIN) or an error → close
 //
+// That is the single-shot variant (--recv single), kept for teaching: it
+// is the textbook's WSARecv → completion → WSASend loop. By default the
+// ring runs as a careful C programmer runs one (multishot below).
+//
 // With cfg.Workers = 0 the completion is handled inline on the ring's
 // thread, like a completion routine run on the thread that issued the IO
 // (WSARecv + alertable wait). With Workers = N the ring's thread hands
 // each recv/send completion to one of N worker goroutines, as IOCP's
 // GetQueuedCompletionStatus hands completions to a pool of worker threads;
 // the workers decide the next operation and give it back to the ring's
-// thread, the only one that may submit.
+// thread, the only one that may submit. Workers use the single-shot loop:
+// a multishot recv's completions for one connection would have to be
+// handed to workers in order.
+//
+// Multishot (the default where the kernel has it, 6.0; see
+// probeMultishot), one recv armed per connection for its whole life:
+//
+//	accept (multishot)
+//	  → recv (multishot, buffer select): a CQE per arrival, naming the
+//	    provided buffer the kernel filled
+//	  → [work] → send(that buffer) — queued behind the connection's
+//	    earlier replies, so replies keep their order — → buffer back to
+//	    the ring
+//
+// The poll is armed once per connection instead of once per recv, no
+// connection holds a buffer while it waits, and with SINGLE_ISSUER +
+// DEFER_TASKRUN the kernel runs the completion work in a batch when this
+// thread enters io_uring_enter to wait, not by interrupting it. A
+// connection whose replies can't go out (a slow reader) would go on
+// taking buffers from everyone: past perConn queued buffers its recv is
+// cancelled, and armed again once its queue drains.
 type iouringServer struct {
 	*base
 	wake eventfd // stop: a read is armed on it
@@ -64,6 +89,17 @@ type ucon struct {
 	sent   int    // of which sent
 	bid    uint16 // --buf-ring: the provided buffer buf is, while held
 	hasBuf bool
+
+	// Multishot: the replies waiting to go out, a FIFO of provided
+	// buffer ids linked through ringState.next (-1: empty).
+	head, tail int32
+	queued     int  // buffers in the FIFO
+	off        int  // bytes of the head buffer already sent
+	sending    bool // a send of the head buffer is in flight
+	armed      bool // the multishot recv is in flight
+	cancelling bool // its cancel is submitted (perConn reached)
+	starved    bool // its recv found no buffer: armed again when one is back
+	eof        bool // the peer closed, or the connection broke: close when idle
 }
 
 // ureq is a worker's decision about a connection: its next operation.
@@ -87,9 +123,63 @@ var probeIOUring = sync.OnceValue(func() error {
 	return uring.Check(uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpRead)
 })
 
+// probeMultishot says why the multishot variant can't run here, or nil:
+// it needs provided buffer rings (5.19) and multishot recv (6.0), which
+// the opcode probe can't tell apart from plain recv, so it arms one on a
+// socket pair and looks for CQEFMore on the completion.
+var probeMultishot = sync.OnceValue(func() error {
+	if err := probeIOUring(); err != nil {
+		return err
+	}
+	ring, err := uring.New(4, 8)
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	if _, err := ring.RegisterBufRing(1, 64, 1); err != nil {
+		return err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socketpair", err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	ring.SQE().PrepRecvMultishot(fds[0], 1, 1)
+	if _, err := unix.Write(fds[1], []byte{1}); err != nil {
+		return os.NewSyscallError("write", err)
+	}
+	if err := ring.Submit(1); err != nil {
+		return err
+	}
+	var cqe uring.CQE
+	ring.Completions(func(c *uring.CQE) { cqe = *c })
+	if cqe.Res != 1 || cqe.Flags&uring.CQEFMore == 0 {
+		return fmt.Errorf("%w: no multishot recv (res %d, flags %#x; needs Linux 6.0)", uring.ErrUnavailable, cqe.Res, cqe.Flags)
+	}
+	return nil
+})
+
+// iouringImpl says which variant a default iouring server runs here, for
+// list and the reports.
+func iouringImpl() string {
+	if err := probeIOUring(); err != nil {
+		return ""
+	}
+	if err := probeMultishot(); err != nil {
+		return "single-shot recv per message (multishot unavailable: " + err.Error() + ")"
+	}
+	return "multishot accept and recv into a provided buffer ring, replies sent from it; single issuer + deferred task work; registered ring fd"
+}
+
 func newIOUring(cfg Config) (Server, error) {
 	if err := probeIOUring(); err != nil {
 		return nil, err
+	}
+	if cfg.Recv == RecvMultishot {
+		if err := probeMultishot(); err != nil {
+			return nil, fmt.Errorf("servers: iouring --recv multishot: %w", err)
+		}
 	}
 	// Blocking sockets: io_uring does its own non-blocking attempt and
 	// arms a poll when the socket is not ready.
@@ -97,7 +187,7 @@ func newIOUring(cfg Config) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &iouringServer{base: b, bufRingSize: defaultBufRingSize}
+	s := &iouringServer{base: b}
 	for _, ev := range []*eventfd{&s.wake, &s.kick} {
 		if *ev, err = newEventfd(); err != nil {
 			b.Close()
@@ -115,18 +205,25 @@ type ringState struct {
 	ring     *uring.Ring
 	conns    []*ucon
 	free     []int
-	inflight int // operations submitted and not yet completed
-	atWorker int // completions handed to workers and not yet answered
-	multi    bool
+	inflight int  // operations submitted and not yet completed
+	atWorker int  // completions handed to workers and not yet answered
+	multi    bool // multishot accept
 	draining bool
-	work     chan uevent
-	bufs     *uring.BufRing // --buf-ring
-	starved  []int          // --buf-ring: connections whose recv found no buffer
-	held     int            // --buf-ring: buffers connections hold (seen in completions)
-	wakeBuf  [8]byte
-	kickBuf  [8]byte
-	failed   error     // the ring refused a submission: the loop stops with it
-	scratch  uring.SQE // what sqe hands out once the ring has failed
+	// Multishot recv (see iouringServer): next links each provided
+	// buffer to the one queued after it on its connection, length is
+	// what it holds; perConn bounds a connection's queued buffers.
+	multishot bool
+	next      []int32
+	length    []int32
+	perConn   int
+	work      chan uevent
+	bufs      *uring.BufRing // --buf-ring
+	starved   []int          // --buf-ring: connections whose recv found no buffer
+	held      int            // --buf-ring: buffers connections hold (seen in completions)
+	wakeBuf   [8]byte
+	kickBuf   [8]byte
+	failed    error     // the ring refused a submission: the loop stops with it
+	scratch   uring.SQE // what sqe hands out once the ring has failed
 }
 
 func (s *iouringServer) Serve(ctx context.Context) error {
@@ -135,21 +232,54 @@ func (s *iouringServer) Serve(ctx context.Context) error {
 
 func (s *iouringServer) loop() error {
 
-	// Single issuer + deferred task work (6.1) where the kernel has them:
-	// completions are processed when this thread waits, not by
-	// interrupting it.
-	ring, err := uring.New(4096, 16384, uring.SetupSingleIssuer|uring.SetupDeferTaskrun)
-	if err != nil {
-		ring, err = uring.New(4096, 16384)
+	// Single issuer + deferred task work (6.1) + cooperative task work
+	// (5.19) where the kernel has them: completions are processed in a
+	// batch when this thread enters the kernel to wait, not by
+	// interrupting it. Older kernels refuse a flag they lack (EINVAL):
+	// fall back one step at a time.
+	var ring *uring.Ring
+	var err error
+	for _, flags := range [][]uint32{
+		{uring.SetupSingleIssuer, uring.SetupDeferTaskrun, uring.SetupCoopTaskrun},
+		{uring.SetupSingleIssuer, uring.SetupDeferTaskrun},
+		{uring.SetupCoopTaskrun},
+		nil,
+	} {
+		if ring, err = uring.New(4096, 16384, flags...); err == nil {
+			break
+		}
 	}
 	if err != nil {
 		return wrapSyscall("io_uring_setup", err)
 	}
+	// io_uring_enter then skips the descriptor lookup; an old kernel
+	// (before 5.18) refuses, and the plain descriptor does as well.
+	_ = ring.RegisterRingFd()
 	st := &ringState{s: s, ring: ring, multi: true}
-	if s.cfg.BufRing {
+	st.multishot = s.cfg.Workers == 0 && s.cfg.Recv != RecvSingle && probeMultishot() == nil
+	switch {
+	case st.multishot:
+		// Buffers are held only while a reply is on its way; a
+		// connection holds at most MaxMsg bytes of them.
+		size := min(s.cfg.MaxMsg, multishotBufSize)
+		st.perConn = max(1, s.cfg.MaxMsg/size)
+		n := s.bufRingSize
+		if n == 0 {
+			n = defaultMultishotBufs
+		}
+		if st.bufs, err = ring.RegisterBufRing(n, size, 1); err != nil {
+			ring.Close()
+			return fmt.Errorf("servers: provided buffers: %w", err)
+		}
+		st.next, st.length = make([]int32, n), make([]int32, n)
+	case s.cfg.BufRing:
 		// Buffers are taken only while a reply is on its way, so a few
 		// hundred serve thousands of mostly idle connections.
-		if st.bufs, err = ring.RegisterBufRing(s.bufRingSize, s.cfg.MaxMsg, 1); err != nil {
+		n := s.bufRingSize
+		if n == 0 {
+			n = defaultBufRingSize
+		}
+		if st.bufs, err = ring.RegisterBufRing(n, s.cfg.MaxMsg, 1); err != nil {
 			ring.Close()
 			return fmt.Errorf("servers: provided buffers (BufRing): %w", err)
 		}
@@ -188,6 +318,17 @@ func (s *iouringServer) loop() error {
 
 // defaultBufRingSize is how many provided buffers --buf-ring registers.
 const defaultBufRingSize = 512
+
+// The multishot variant's provided buffers: 1024 of up to 16 KiB. A
+// ping-pong connection holds one at most while its reply is on its way,
+// and the ring hands them out in turn, so for small messages about one
+// page of each becomes resident (4 MiB) however many connections there
+// are; a connection short of one waits (ENOBUFS) for the next to come
+// back.
+const (
+	defaultMultishotBufs = 1024
+	multishotBufSize     = 16 << 10
+)
 
 // leaked keeps, for the life of the process, the buffers of rings that did
 // not drain in time: the kernel may still write into them. It is a global
@@ -294,6 +435,9 @@ func (st *ringState) loop() error {
 			return st.failed
 		}
 		st.ring.Completions(st.complete)
+		if st.multishot {
+			st.msUnstarve()
+		}
 		st.takeRequests()
 		if st.s.stopped() && !st.draining {
 			// Wake every pending operation: shutdown(2) makes recv return 0
@@ -314,10 +458,24 @@ func (st *ringState) loop() error {
 	}
 }
 
+// User data: the operation in the low byte, the connection's index in
+// the next 32 bits, a multishot send's buffer id above them.
+func userData(op uint64, idx int, bid uint16) uint64 {
+	return uint64(bid)<<40 | uint64(uint32(idx))<<8 | op
+}
+
 func (st *ringState) complete(cqe *uring.CQE) {
-	op, idx := cqe.UserData&0xff, int(cqe.UserData>>8)
-	if op != uAccept || cqe.Flags&uring.CQEFMore == 0 {
-		st.inflight-- // a multishot accept stays in flight while F_MORE is set
+	op, idx := cqe.UserData&0xff, int(uint32(cqe.UserData>>8))
+	if cqe.Flags&uring.CQEFMore == 0 {
+		st.inflight-- // a multishot operation stays in flight while F_MORE is set
+	}
+	if st.multishot && (op == uRecv || op == uSend) {
+		if op == uRecv {
+			st.msReceived(idx, cqe)
+		} else {
+			st.msSent(idx, uint16(cqe.UserData>>40), cqe.Res)
+		}
+		return
 	}
 	switch op {
 	case uWake, uCancel:
@@ -374,14 +532,18 @@ func (st *ringState) accepted(cqe *uring.CQE) {
 		} else {
 			st.conns = append(st.conns, nil)
 		}
-		c := &ucon{fd: fd}
+		c := &ucon{fd: fd, head: -1, tail: -1}
 		if st.bufs == nil {
 			c.buf = make([]byte, s.cfg.MaxMsg)
 		}
 		st.conns[idx] = c
 		s.accepted.Add(1)
 		s.active.Add(1)
-		st.recv(idx)
+		if st.multishot {
+			st.msArm(idx)
+		} else {
+			st.recv(idx)
+		}
 	case -res == int32(unix.EINVAL) && st.multi && !st.draining:
 		st.multi = false // kernel before 5.19: no multishot accept
 		more = false
@@ -478,4 +640,160 @@ func (st *ringState) closeAll() {
 			st.s.active.Add(-1)
 		}
 	}
+}
+
+// msArm arms a connection's multishot recv unless it is armed, closing,
+// starved or has perConn replies queued.
+func (st *ringState) msArm(idx int) {
+	c := st.conns[idx]
+	if c.armed || c.eof || c.starved || st.draining || c.queued >= st.perConn {
+		return
+	}
+	st.sqe().PrepRecvMultishot(c.fd, st.bufs.Group(), userData(uRecv, idx, 0))
+	c.armed = true
+}
+
+// msReceived handles a multishot recv's completion: data to queue and
+// send, or the end of the recv (no CQEFMore), for one of the reasons
+// below.
+func (st *ringState) msReceived(idx int, cqe *uring.CQE) {
+	c := st.conns[idx]
+	if cqe.Flags&uring.CQEFMore == 0 {
+		c.armed, c.cancelling = false, false
+	}
+	res := cqe.Res
+	if cqe.Flags&uring.CQEFBuffer != 0 {
+		bid := uint16(cqe.Flags >> 16)
+		st.held++
+		if res <= 0 || c.eof {
+			st.msPut(bid)
+		} else {
+			st.s.cfg.Work.Do()
+			st.msQueue(idx, bid, res)
+		}
+	}
+	switch {
+	case res > 0:
+		// Data; if the recv ended anyway (the CQ was full), msArm below
+		// arms it again.
+	case res == -int32(unix.ENOBUFS):
+		// Every buffer is out: msUnstarve arms it again once one is back.
+		c.starved = true
+		st.starved = append(st.starved, idx)
+	case res == -int32(unix.ECANCELED):
+		// perConn reached: armed again as the queue drains (msSent).
+	case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+	default:
+		c.eof = true // 0: the peer closed (FIN); < 0: an error
+	}
+	st.msArm(idx)
+	st.msClose(idx)
+}
+
+// msQueue puts a received buffer behind the connection's earlier replies
+// and starts sending if nothing is; past perConn it cancels the recv so
+// that a connection which does not read its replies can't take every
+// buffer.
+func (st *ringState) msQueue(idx int, bid uint16, n int32) {
+	c := st.conns[idx]
+	st.length[bid], st.next[bid] = n, -1
+	if c.tail >= 0 {
+		st.next[c.tail] = int32(bid)
+	} else {
+		c.head = int32(bid)
+	}
+	c.tail = int32(bid)
+	c.queued++
+	if !c.sending {
+		c.off = 0
+		st.msSend(idx)
+	}
+	if c.queued >= st.perConn && c.armed && !c.cancelling {
+		st.sqe().PrepCancel(userData(uRecv, idx, 0), uCancel)
+		c.cancelling = true
+	}
+}
+
+// msSend sends (the rest of) the connection's first queued buffer.
+func (st *ringState) msSend(idx int) {
+	c := st.conns[idx]
+	bid := uint16(c.head)
+	buf := st.bufs.Buf(bid)[c.off:st.length[bid]]
+	st.sqe().PrepSend(c.fd, buf, userData(uSend, idx, bid))
+	c.sending = true
+}
+
+// msSent handles a send's completion: the rest of a short send, or the
+// buffer back to the ring and the next reply.
+func (st *ringState) msSent(idx int, bid uint16, res int32) {
+	c := st.conns[idx]
+	c.sending = false
+	switch {
+	case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+		st.msSend(idx)
+		return
+	case res <= 0:
+		// The connection broke: drop its replies; shutdown ends its
+		// recv, after which it closes.
+		for c.head >= 0 {
+			b := uint16(c.head)
+			c.head = st.next[b]
+			st.msPut(b)
+		}
+		c.tail, c.queued, c.eof = -1, 0, true
+		if c.armed {
+			unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		}
+	default:
+		c.off += int(res)
+		if c.off < int(st.length[bid]) {
+			st.msSend(idx) // short send: the rest
+			return
+		}
+		c.head, c.off = st.next[bid], 0
+		if c.head < 0 {
+			c.tail = -1
+		}
+		c.queued--
+		st.msPut(bid)
+		if c.head >= 0 {
+			st.msSend(idx)
+		}
+		st.msArm(idx)
+	}
+	st.msClose(idx)
+}
+
+// msPut hands a buffer back to the kernel.
+func (st *ringState) msPut(bid uint16) {
+	st.bufs.Put(bid)
+	st.held--
+}
+
+// msUnstarve arms, after a batch of completions, the recvs that found no
+// buffer, as far as buffers are back in the ring. Counting from the
+// completions seen (held) rather than from returns makes a buffer that
+// came back before an ENOBUFS was reaped still count.
+func (st *ringState) msUnstarve() {
+	for len(st.starved) > 0 && st.held < st.bufs.Len() && !st.draining {
+		idx := st.starved[0]
+		st.starved = st.starved[1:]
+		if c := st.conns[idx]; c != nil && c.starved {
+			c.starved = false
+			st.msArm(idx)
+		}
+	}
+}
+
+// msClose closes a connection that is done: the peer closed or it broke,
+// and nothing of it is in flight.
+func (st *ringState) msClose(idx int) {
+	c := st.conns[idx]
+	if !c.eof || c.sending || c.armed {
+		return
+	}
+	unix.Close(c.fd)
+	st.conns[idx] = nil
+	st.free = append(st.free, idx)
+	st.s.active.Add(-1)
 }

@@ -16,11 +16,24 @@ func TestIOUringBufRingStarved(t *testing.T) {
 	if _, err := servers.Lookup("iouring"); err != nil {
 		t.Skipf("skipped: %v", err)
 	}
-	servertest.Run(t, func(cfg servers.Config) (servers.Server, error) {
-		s, err := servers.Open("iouring", servers.Config{Addr: cfg.Addr, BufRing: true})
-		if err == nil {
-			servers.SetBufRingSize(s, 1)
-		}
-		return s, err
-	}, servertest.Options{})
+	for _, v := range []struct {
+		name string
+		cfg  servers.Config
+	}{
+		{"single", servers.Config{Recv: servers.RecvSingle, BufRing: true}},
+		// Multishot: every connection's recv ends with ENOBUFS but the
+		// one holding the buffer, and must be armed again when it is back.
+		{"multishot", servers.Config{}},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			servertest.Run(t, func(cfg servers.Config) (servers.Server, error) {
+				v.cfg.Addr = cfg.Addr
+				s, err := servers.Open("iouring", v.cfg)
+				if err == nil {
+					servers.SetBufRingSize(s, 1)
+				}
+				return s, err
+			}, servertest.Options{})
+		})
+	}
 }

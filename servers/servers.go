@@ -93,7 +93,7 @@ func Models() []Model {
 			Why: "it never sleeps, so it answers at once, paying a full core for it"},
 		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"},
 			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
-		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring"},
+		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; multishot recv by default (--recv single: one per message); --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring", "recv"},
 			Why: "one io_uring_enter submits and reaps the IO of many connections"},
 		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait",
 			Why: "completions arrive for finished IO only, with no readiness round trip"},
@@ -248,6 +248,9 @@ type Config struct {
 	// BufRing: iouring receives into provided buffers (a registered buffer
 	// ring, Linux 5.19) instead of one buffer per connection.
 	BufRing bool
+	// Recv: how iouring receives — multishot where the kernel has it
+	// (RecvAuto), or one recv per message (RecvSingle, the textbook loop).
+	Recv RecvMode
 	// MaxThreads caps the blocking model's connection threads: past it a
 	// new connection is refused (closed and counted), never a crash.
 	MaxThreads int
@@ -291,10 +294,42 @@ func (c Config) check(m Model) error {
 	if c.BufRing && !slices.Contains(m.Tunables, "buf-ring") {
 		return fmt.Errorf("servers: %w: buf-ring applies only to iouring, not %s", ErrConfig, m.Name)
 	}
+	if c.Recv != RecvAuto && !slices.Contains(m.Tunables, "recv") {
+		return fmt.Errorf("servers: %w: recv applies only to iouring, not %s", ErrConfig, m.Name)
+	}
+	if c.Recv == RecvMultishot && c.Workers > 0 {
+		return fmt.Errorf("servers: %w: iouring's workers take single-shot completions: recv multishot needs workers 0", ErrConfig)
+	}
 	if c.MaxMsg < 0 || c.MaxMsg > 64<<20 {
 		return fmt.Errorf("servers: %w: max-msg %d out of range (1 to %d bytes)", ErrConfig, c.MaxMsg, 64<<20)
 	}
 	return nil
+}
+
+// RecvMode is how the iouring model receives.
+type RecvMode int
+
+const (
+	RecvAuto      RecvMode = iota // multishot where the kernel has it, else single
+	RecvMultishot                 // multishot recv into a provided buffer ring, or an error
+	RecvSingle                    // one recv per message, resubmitted after each reply
+)
+
+var recvModes = []string{"auto", "multishot", "single"}
+
+func (m RecvMode) String() string {
+	if int(m) < len(recvModes) {
+		return recvModes[m]
+	}
+	return fmt.Sprintf("RecvMode(%d)", int(m))
+}
+
+// ParseRecvMode parses "auto", "multishot" or "single".
+func ParseRecvMode(s string) (RecvMode, error) {
+	if i := slices.Index(recvModes, s); i >= 0 {
+		return RecvMode(i), nil
+	}
+	return 0, fmt.Errorf("servers: %w: recv %q: want %s", ErrConfig, s, strings.Join(recvModes, ", "))
 }
 
 // WorkKind is the kind of simulated backend work.

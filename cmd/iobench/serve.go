@@ -19,6 +19,7 @@ import (
 type serveFlags struct {
 	model     string
 	work      string
+	recv      string
 	stopOnEOF bool
 	cfg       servers.Config
 }
@@ -50,7 +51,8 @@ with the real port when --addr asks for port 0. Notices go to stderr.`,
 	fl.BoolVar(&f.cfg.Edge, "edge", false, "epoll: edge-triggered instead of level-triggered")
 	fl.IntVar(&f.cfg.MaxMsg, "max-msg", servers.DefaultMaxMsg, "bytes read at once, the most a connection holds in the server")
 	fl.IntVar(&f.cfg.Workers, "workers", 0, "iouring: worker goroutines taking completions, IOCP style (0 = inline on the ring's thread)")
-	fl.BoolVar(&f.cfg.BufRing, "buf-ring", false, "iouring: receive into provided buffers (Linux 5.19), none held by idle connections")
+	fl.BoolVar(&f.cfg.BufRing, "buf-ring", false, "iouring --recv single: receive into provided buffers (Linux 5.19), none held by idle connections (multishot always does)")
+	fl.StringVar(&f.recv, "recv", "auto", "iouring: auto (multishot where the kernel has it), multishot, or single (one recv per message, the textbook loop)")
 	fl.IntVar(&f.cfg.MaxThreads, "max-threads", 0, "blocking: refuse connections past this many threads (default 10000)")
 	fl.StringVar(&f.work, "work", "none", "simulated work per read before the reply: none, cpu:DURATION or sleep:DURATION")
 	fl.BoolVar(&f.stopOnEOF, serveproto.StopOnEOFFlag, false, "stop cleanly when stdin ends (how iobench run stops its servers on Windows)")
@@ -80,6 +82,9 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 		return usageErr("serve: --max-msg must be at least 1 byte")
 	}
 	f.cfg.Work = work
+	if f.cfg.Recv, err = servers.ParseRecvMode(f.recv); err != nil {
+		return usageErr("serve: --recv: %v", err)
+	}
 	stderr := cmd.ErrOrStderr()
 	f.cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(stderr, "iobench serve: "+format+"\n", args...)

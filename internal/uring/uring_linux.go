@@ -44,15 +44,17 @@ const (
 
 // Flags and offsets from the uapi header.
 const (
-	setupCQSize    = 1 << 3 // IORING_SETUP_CQSIZE: cq_entries is given
-	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping
-	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP: overflowed completions are kept
-	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
-	offSQRing      = 0      // IORING_OFF_SQ_RING
-	offCQRing      = 0x8000000
-	offSQEs        = 0x10000000
-	registerProbe  = 8 // IORING_REGISTER_PROBE
-	opSupported    = 1 // IO_URING_OP_SUPPORTED
+	setupCQSize         = 1 << 3 // IORING_SETUP_CQSIZE: cq_entries is given
+	featSingleMmap      = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping
+	featNoDrop          = 1 << 1 // IORING_FEAT_NODROP: overflowed completions are kept
+	enterGetEvents      = 1 << 0 // IORING_ENTER_GETEVENTS
+	offSQRing           = 0      // IORING_OFF_SQ_RING
+	offCQRing           = 0x8000000
+	offSQEs             = 0x10000000
+	registerProbe       = 8      // IORING_REGISTER_PROBE
+	registerRingFds     = 20     // IORING_REGISTER_RING_FDS
+	enterRegisteredRing = 1 << 4 // IORING_ENTER_REGISTERED_RING
+	opSupported         = 1      // IO_URING_OP_SUPPORTED
 
 	// AcceptMultishot in SQE.IoPrio makes one accept SQE complete once per
 	// connection (kernel 5.19); each CQE then carries CQEFMore while the
@@ -137,7 +139,11 @@ type Ring struct {
 	single   bool   // one mapping for both rings
 	tail     uint32 // local SQ tail, published on submit
 	toSubmit uint32
-	bufRings []*BufRing // registered on this ring: unmapped by Close
+	// enterFd and enterFlags are what io_uring_enter is called with: the
+	// ring's descriptor, or its registered index (RegisterRingFd).
+	enterFd    int
+	enterFlags uintptr
+	bufRings   []*BufRing // registered on this ring: unmapped by Close
 }
 
 // Setup flags a caller may ask for (IORING_SETUP_*).
@@ -167,6 +173,7 @@ func New(sq, cq uint32, flags ...uint32) (*Ring, error) {
 		return nil, os.NewSyscallError("io_uring_setup", errno)
 	}
 	r.fd = int(fd)
+	r.enterFd = r.fd
 	if err := r.mmap(); err != nil {
 		r.Close()
 		return nil, err
@@ -238,6 +245,28 @@ func (r *Ring) Close() error {
 	return err
 }
 
+// RegisterRingFd registers the ring's descriptor with the calling
+// thread (IORING_REGISTER_RING_FDS, 5.18), so that io_uring_enter skips
+// looking the descriptor up (fdget/fdput) on every call. The index is
+// valid only on the thread that registered it: call it from the
+// ring's single issuer, locked to its OS thread.
+func (r *Ring) RegisterRingFd() error {
+	// struct io_uring_rsrc_update {offset u32; resv u32; data u64}:
+	// offset -1 lets the kernel pick the slot and write it back.
+	var upd struct {
+		offset uint32
+		resv   uint32
+		data   uint64
+	}
+	upd.offset, upd.data = ^uint32(0), uint64(r.fd)
+	_, _, errno := unix.Syscall6(sysRegister, uintptr(r.fd), registerRingFds, uintptr(unsafe.Pointer(&upd)), 1, 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError("io_uring_register(RING_FDS) (needs Linux 5.18)", errno)
+	}
+	r.enterFd, r.enterFlags = int(upd.offset), enterRegisteredRing
+	return nil
+}
+
 // Features is the kernel's IORING_FEAT_* mask for this ring.
 func (r *Ring) Features() uint32 { return r.params.Features }
 
@@ -266,9 +295,9 @@ func (r *Ring) Submit(wait uint32) error {
 	atomic.StoreUint32(r.sqTail, r.tail)
 	// GETEVENTS even when not waiting: with SetupDeferTaskrun that is
 	// when the kernel turns finished work into completions.
-	flags := uintptr(enterGetEvents)
+	flags := enterGetEvents | r.enterFlags
 	for {
-		n, _, errno := unix.Syscall6(sysEnter, uintptr(r.fd), uintptr(r.toSubmit), uintptr(wait), flags, 0, 0)
+		n, _, errno := unix.Syscall6(sysEnter, uintptr(r.enterFd), uintptr(r.toSubmit), uintptr(wait), flags, 0, 0)
 		switch errno {
 		case 0:
 			r.toSubmit -= uint32(n)
@@ -313,6 +342,19 @@ func (s *SQE) PrepAccept(fd int, flags uint32, multishot bool, userData uint64) 
 // a recv issued just after a reply went out, when the next request can't
 // have arrived yet.
 const RecvPollFirst = 1 << 0
+
+// RecvMultishot in SQE.IoPrio of a recv with a buffer group keeps the
+// recv armed (IORING_RECV_MULTISHOT, 6.0): one SQE, then a CQE with
+// CQEFMore and a provided buffer for every arrival, until the peer
+// closes, an error, no buffer left (-ENOBUFS) or a full CQ ends it
+// (a CQE without CQEFMore).
+const RecvMultishot = 1 << 1
+
+// PrepRecvMultishot: a multishot recv on fd into buffers from group.
+func (s *SQE) PrepRecvMultishot(fd int, group uint16, userData uint64) {
+	s.PrepRecvSelect(fd, group, userData)
+	s.IoPrio = RecvMultishot
+}
 
 // PrepRecv: recv(fd, buf) into memory the caller keeps alive until the CQE.
 func (s *SQE) PrepRecv(fd int, buf []byte, userData uint64) {
@@ -445,8 +487,11 @@ func (r *Ring) RegisterBufRing(n, size int, group uint16) (*BufRing, error) {
 	}
 	b := &BufRing{mem: mem, mask: uint16(n - 1), group: group}
 	r.bufRings = append(r.bufRings, b)
+	// One allocation: large enough that Go takes it straight from the OS,
+	// so only the pages the kernel writes into become resident.
+	all := make([]byte, n*size)
 	for i := range n {
-		b.bufs = append(b.bufs, make([]byte, size))
+		b.bufs = append(b.bufs, all[i*size:(i+1)*size:(i+1)*size])
 		b.Put(uint16(i))
 	}
 	return b, nil
