@@ -291,11 +291,26 @@ func (r *Ring) SQE() *SQE {
 // preemption signals interrupt blocking calls) is retried. It uses
 // Syscall6, not RawSyscall6, so a blocking wait lets the runtime run other
 // goroutines.
+//
+// A wait first submits and reaps without blocking, as a raw system call
+// that the scheduler never sees, and blocks only when nothing completed:
+// under load completions are almost always there, and a blocking call
+// costs the runtime's hand-off of the thread's P (and wakes sysmon to
+// watch it) on top of the system call.
 func (r *Ring) Submit(wait uint32) error {
 	atomic.StoreUint32(r.sqTail, r.tail)
 	// GETEVENTS even when not waiting: with SetupDeferTaskrun that is
 	// when the kernel turns finished work into completions.
 	flags := enterGetEvents | r.enterFlags
+	if wait > 0 {
+		n, _, errno := unix.RawSyscall6(sysEnter, uintptr(r.enterFd), uintptr(r.toSubmit), 0, flags, 0, 0)
+		if errno == 0 {
+			r.toSubmit -= uint32(n)
+			if r.toSubmit == 0 && r.Ready() > 0 {
+				return nil
+			}
+		}
+	}
 	for {
 		n, _, errno := unix.Syscall6(sysEnter, uintptr(r.enterFd), uintptr(r.toSubmit), uintptr(wait), flags, 0, 0)
 		switch errno {
@@ -313,6 +328,11 @@ func (r *Ring) Submit(wait uint32) error {
 		}
 		return os.NewSyscallError("io_uring_enter", errno)
 	}
+}
+
+// Ready is how many completions are waiting to be reaped.
+func (r *Ring) Ready() uint32 {
+	return atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead)
 }
 
 // Completions calls fn for every ready completion, in order, and returns
