@@ -42,9 +42,7 @@ type churnSlot struct {
 // churn runs the slots until the plan's end, ctx's end or Ctrl-C.
 func (s *session) churn(ctx context.Context) {
 	s.spread(s.cfg.Conns)
-	done := make(chan struct{})
-	go s.progress(done)
-	defer close(done)
+	defer s.startProgress()()
 	ctx, cancel := context.WithDeadline(ctx, s.base.Add(time.Duration(s.plan.endAt)))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -131,11 +129,13 @@ func (sl *churnSlot) transaction(ctx context.Context, seq uint64, start int64) {
 		w.rec.sent++
 		w.rec.intervalRepl++
 		results.Record(w.rec.lat, end-start)
+		results.Record(w.rec.iv, end-start)
 		s.connMu.Lock()
 		results.Record(s.connectHist, connected-start)
 		s.connMu.Unlock()
 	default:
 		w.rec.intervalRepl++
+		results.Record(w.rec.iv, end-start)
 	}
 }
 

@@ -62,14 +62,15 @@ type recorder struct {
 	lat, latRaw  *hdrhistogram.Histogram
 	errors       uint64
 	errorKinds   map[string]uint64
-	bytes        uint64 // verified echoed bytes in the window
-	sent         uint64 // messages sent in the window (rate mode: intended in the window)
-	intervalRepl uint64 // replies since the last progress tick
-	expected     []byte // scratch: what the reply being verified should hold
+	bytes        uint64                  // verified echoed bytes in the window
+	sent         uint64                  // messages sent in the window (rate mode: intended in the window)
+	intervalRepl uint64                  // replies since the last interval, warmup included
+	iv           *hdrhistogram.Histogram // their latency
+	expected     []byte                  // scratch: what the reply being verified should hold
 }
 
 func newRecorder(uncorrected bool) *recorder {
-	r := &recorder{lat: results.NewHistogram(), errorKinds: map[string]uint64{}}
+	r := &recorder{lat: results.NewHistogram(), iv: results.NewHistogram(), errorKinds: map[string]uint64{}}
 	if uncorrected {
 		r.latRaw = results.NewHistogram()
 	}
@@ -200,12 +201,15 @@ func (c *conn) received(p []byte, now int64, rec *recorder) {
 		if c.rxOff < f.size {
 			continue
 		}
+		if !c.rxBad && now < c.plan.endAt {
+			rec.intervalRepl++
+			results.Record(rec.iv, now-f.intended)
+		}
 		switch {
 		case c.rxBad:
 			rec.fail("reply mismatch")
 		case c.plan.inWindow(f.intended) && now < c.plan.endAt:
 			c.replies++
-			rec.intervalRepl++
 			rec.bytes += uint64(f.size)
 			results.Record(rec.lat, now-f.intended)
 			if rec.latRaw != nil {
@@ -216,6 +220,15 @@ func (c *conn) received(p []byte, now int64, rec *recorder) {
 		c.n--
 		c.rxOff, c.rxBad = 0, false
 	}
+}
+
+// oldest is how long the oldest request in flight has waited at now
+// (0: none in flight).
+func (c *conn) oldest(now int64) int64 {
+	if c.n == 0 || c.dead {
+		return 0
+	}
+	return max(0, now-c.ring[c.head].sent)
 }
 
 // unfinished counts messages due in the window whose reply never came.

@@ -147,9 +147,7 @@ func (e *epollEngine) drive(ctx context.Context, s *session) {
 	})
 	defer stop()
 
-	done := make(chan struct{})
-	go s.progress(done)
-	defer close(done)
+	defer s.startProgress()()
 	var wg sync.WaitGroup
 	for k, w := range s.workers {
 		wg.Add(1)

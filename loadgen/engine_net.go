@@ -47,9 +47,7 @@ func (e *netEngine) drive(ctx context.Context, s *session) {
 	busy := e.busy
 	e.mu.Unlock()
 	s.spread(len(busy))
-	done := make(chan struct{})
-	go s.progress(done)
-	defer close(done)
+	defer s.startProgress()()
 
 	stop := context.AfterFunc(ctx, func() {
 		s.interrupt()

@@ -10,14 +10,16 @@ package loadgen
 
 import (
 	"errors"
-
 	"fmt"
-	"iobench/results"
 	"math"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"iobench/results"
 )
 
 // Mode is how messages are sent.
@@ -59,6 +61,15 @@ type Config struct {
 	Engine string
 	// Progress, when set, is called about once a second during the run.
 	Progress func(Progress)
+	// Interval is the time series' step (DefaultInterval when 0): the run
+	// records replies, latency and outstanding requests per interval.
+	Interval time.Duration
+	// OnInterval, when set, gets each interval as it closes, with its
+	// latency histogram (for an interval log); it must not keep h.
+	OnInterval func(iv results.Interval, h *hdrhistogram.Histogram)
+	// StallAfter is how long a request may wait for its reply before its
+	// connection counts as stalled, a failure (DefaultStallAfter when 0).
+	StallAfter time.Duration
 	// OnWindow, when set, is called as the measured window opens
 	// (end=false) and closes (end=true), so a caller can sample the
 	// server's resource use over exactly the same window.
@@ -87,6 +98,10 @@ const (
 	DefaultDuration       = 5 * time.Second
 	DefaultWarmup         = time.Second
 	DefaultConnectTimeout = 5 * time.Second
+	DefaultInterval       = 100 * time.Millisecond
+	// DefaultStallAfter: a reply a second late is no latency figure but a
+	// server (or a machine) that stopped.
+	DefaultStallAfter = time.Second
 	// streamWindow is how many bytes a stream connection keeps in flight.
 	streamWindow = 1 << 20
 	// maxWindow caps the messages in flight per connection.
@@ -122,6 +137,12 @@ func (c *Config) Normalize() error {
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = DefaultStallAfter
+	}
 	switch {
 	case c.Addr == "":
 		return errors.New("loadgen: --addr is required (HOST:PORT of an echo server)")
@@ -143,6 +164,10 @@ func (c *Config) Normalize() error {
 		return errors.New("loadgen: --rate applies only to --mode rate")
 	case c.Duration < 0 || c.Warmup < 0 || c.ConnectTimeout < 0:
 		return errors.New("loadgen: durations must not be negative")
+	case c.Interval < time.Millisecond || c.Interval > time.Hour:
+		return fmt.Errorf("loadgen: --interval %s: want 1ms to 1h", c.Interval)
+	case c.StallAfter < time.Millisecond:
+		return fmt.Errorf("loadgen: --stall-after %s: want at least 1ms", c.StallAfter)
 	case c.ConnectRate < 0 || math.IsNaN(c.ConnectRate):
 		return errors.New("loadgen: --connect-rate must not be negative")
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"iobench/loadgen"
 	"iobench/results"
 )
@@ -349,5 +351,71 @@ func TestChurn(t *testing.T) {
 	}
 	if _, err := loadgen.Run(context.Background(), loadgen.Config{Addr: addr, Mode: loadgen.Churn, Depth: 2}); err == nil {
 		t.Error("churn with --depth 2 was accepted")
+	}
+}
+
+// TestHangingServer: a server that echoes, then stops replying with its
+// connections open, fails the run as stalled in closed and in rate mode,
+// naming how many connections waited and how long, and the requests still
+// unanswered at the end are counted.
+func TestHangingServer(t *testing.T) {
+	for _, eng := range engines() {
+		for _, mode := range []loadgen.Mode{loadgen.Closed, loadgen.Rate} {
+			t.Run(eng+"/"+string(mode), func(t *testing.T) {
+				addr := startServer(t, &testServer{stallAt: 300 * time.Millisecond, stallFor: time.Hour})
+				cfg := loadgen.Config{Addr: addr, Engine: eng, Mode: mode, Conns: 4, Duration: 1200 * time.Millisecond,
+					StallAfter: 400 * time.Millisecond, Interval: 50 * time.Millisecond}
+				if mode == loadgen.Rate {
+					cfg.Rate = 400
+				}
+				r := mustRun(t, cfg)
+				st := r.Stall
+				if st == nil || st.Conns != 4 {
+					t.Fatalf("stall %+v: want all 4 connections stalled", st)
+				}
+				if time.Duration(st.MaxAgeNS) < 700*time.Millisecond || st.OutstandingAtEnd < 4 {
+					t.Errorf("stall %+v: want the oldest wait ≥ 700ms and ≥ 4 requests unanswered at the end", st)
+				}
+				if !r.Failed() || results.WarningLabel(r.Failures[0]) != "stalled" {
+					t.Errorf("failures %q: want stalled first", r.Failures)
+				}
+				if st.StalledNS < int64(600*time.Millisecond) {
+					t.Errorf("stalled %v of the window: want ≥ 600ms", time.Duration(st.StalledNS))
+				}
+			})
+		}
+	}
+}
+
+// TestSeries: the intervals cover the run, the warmup's flagged, and the
+// measured ones' replies add up to the window's, and a healthy server
+// leaves no stall.
+func TestSeries(t *testing.T) {
+	addr := startServer(t, &testServer{})
+	var streamed int
+	r := mustRun(t, loadgen.Config{Addr: addr, Conns: 4, Duration: 500 * time.Millisecond, Warmup: 200 * time.Millisecond,
+		Interval: 50 * time.Millisecond, OnInterval: func(results.Interval, *hdrhistogram.Histogram) { streamed++ }})
+	s := r.Series
+	if s == nil || len(s.Intervals) < 10 || len(s.Intervals) > 16 {
+		t.Fatalf("series %+v: want about 14 intervals of 50ms", s)
+	}
+	if streamed != len(s.Intervals) {
+		t.Errorf("OnInterval called %d times for %d intervals", streamed, len(s.Intervals))
+	}
+	var measured, warm uint64
+	for _, iv := range s.Intervals {
+		if iv.Warmup {
+			warm += iv.Replies
+		} else {
+			measured += iv.Replies
+		}
+	}
+	// The interval that opens the window starts when the warmup timer
+	// fires, a little after the window: allow 3% either way.
+	if warm == 0 || float64(measured) < 0.97*float64(r.Replies) || float64(measured) > 1.03*float64(r.Replies) {
+		t.Errorf("intervals: %d warmup + %d measured replies; the window has %d", warm, measured, r.Replies)
+	}
+	if r.Stall == nil || r.Stall.Conns != 0 || r.Failed() {
+		t.Errorf("stall %+v, failures %q: want none", r.Stall, r.Failures)
 	}
 }

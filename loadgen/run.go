@@ -84,6 +84,15 @@ type session struct {
 	sysStartOK, sysEndOK bool
 	connMem              int64 // RSS growth from before connecting to the end of the run
 	idleUp               int   // churn: idle connections established before the transactions began
+
+	// The time series, kept by progress's goroutine alone until the
+	// engine has stopped (closeInterval).
+	ivHist      *hdrhistogram.Histogram
+	ivStart     int64
+	intervals   []results.Interval
+	stalledConn map[uint32]bool // connections whose request waited past StallAfter
+	stallMax    int64           // longest wait seen at an interval's end
+	stalledNS   int64           // measured intervals with no reply while requests waited
 }
 
 func (s *session) now() int64 { return int64(time.Since(s.base)) }
@@ -187,7 +196,8 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 }
 
 func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
-	s := &session{cfg: cfg, connectHist: results.NewHistogram(), failedBy: map[string]int{}}
+	s := &session{cfg: cfg, connectHist: results.NewHistogram(), failedBy: map[string]int{},
+		ivHist: results.NewHistogram(), stalledConn: map[uint32]bool{}}
 	defer e.closeAll()
 	rssBefore := rssBytes()
 	dialBusy := cfg.Conns
@@ -267,43 +277,105 @@ func (s *session) markCPU(end bool) {
 	}
 }
 
-// progress reports every second until done is closed, and samples CPU at
-// the end of warmup.
+// startProgress runs progress until the returned stop is called; stop
+// waits for it to close the last interval, so the series is whole.
+func (s *session) startProgress() (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		s.progress(done)
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// progress closes an interval of the time series every cfg.Interval
+// until done is closed, reports progress about once a second, and
+// samples CPU at the end of warmup.
 func (s *session) progress(done <-chan struct{}) {
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
 	warm := time.NewTimer(time.Until(s.base.Add(s.cfg.Warmup)))
 	defer warm.Stop()
-	last := time.Now()
+	lastReport, replies := time.Now(), uint64(0)
+	sofar := results.NewHistogram()
 	for {
 		select {
 		case <-done:
+			s.closeInterval(s.now(), nil)
 			return
 		case <-warm.C:
+			// The measured window opens: so does a new interval.
+			s.closeInterval(s.now(), sofar)
+			tick.Reset(s.cfg.Interval)
 			s.markCPU(false)
 		case now := <-tick.C:
-			if s.cfg.Progress == nil {
+			iv := s.closeInterval(s.now(), sofar)
+			replies += iv.Replies
+			if s.cfg.Progress == nil || now.Sub(lastReport) < 900*time.Millisecond {
 				continue
-			}
-			var n uint64
-			h := results.NewHistogram()
-			for _, w := range s.workers {
-				w.mu.Lock()
-				n += w.rec.intervalRepl
-				w.rec.intervalRepl = 0
-				h.Merge(w.rec.lat)
-				w.mu.Unlock()
 			}
 			elapsed := time.Since(s.base)
 			s.cfg.Progress(Progress{
 				Elapsed: elapsed, Warmup: elapsed < s.cfg.Warmup,
-				RatePerSec:  float64(n) / now.Sub(last).Seconds(),
-				P99:         time.Duration(h.ValueAtQuantile(99)),
+				RatePerSec:  float64(replies) / now.Sub(lastReport).Seconds(),
+				P99:         time.Duration(sofar.ValueAtQuantile(99)),
 				Established: int(s.established.Load()), Requested: s.cfg.Conns + s.cfg.IdleConns,
 			})
-			last = now
+			lastReport, replies = now, 0
 		}
 	}
+}
+
+// closeInterval ends the current interval at now (ns since base): its
+// replies and latency from every worker, the requests still waiting and
+// the oldest of them, and the stall bookkeeping. merged, when set, gets
+// the interval's histogram added.
+func (s *session) closeInterval(now int64, merged *hdrhistogram.Histogram) results.Interval {
+	h := s.ivHist
+	h.Reset()
+	iv := results.Interval{StartNS: s.ivStart, Warmup: s.ivStart < s.plan.measureAt}
+	for _, w := range s.workers {
+		w.mu.Lock()
+		iv.Replies += w.rec.intervalRepl
+		w.rec.intervalRepl = 0
+		h.Merge(w.rec.iv)
+		w.rec.iv.Reset()
+		for _, c := range w.conns {
+			age := c.oldest(now)
+			if age == 0 {
+				continue
+			}
+			iv.Outstanding += c.n
+			iv.OldestNS = max(iv.OldestNS, age)
+			if age > int64(s.cfg.StallAfter) && !s.stalledConn[c.id] {
+				s.stalledConn[c.id] = true
+			}
+		}
+		w.mu.Unlock()
+	}
+	if h.TotalCount() > 0 {
+		iv.P50NS, iv.P99NS, iv.MaxNS = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.Max()
+	}
+	s.stallMax = max(s.stallMax, iv.OldestNS)
+	if iv.Replies == 0 && iv.Outstanding > 0 && !iv.Warmup {
+		s.stalledNS += now - s.ivStart
+	}
+	if merged != nil {
+		merged.Merge(h)
+	}
+	if now > s.ivStart {
+		s.intervals = append(s.intervals, iv)
+		if s.cfg.OnInterval != nil {
+			h.SetStartTimeMs(s.base.Add(time.Duration(s.ivStart)).UnixMilli())
+			h.SetEndTimeMs(s.base.Add(time.Duration(now)).UnixMilli())
+			s.cfg.OnInterval(iv, h)
+		}
+	}
+	s.ivStart = now
+	return iv
 }
 
 func (s *session) result(engine string, busy, idleClosed int) *results.Run {
@@ -342,9 +414,33 @@ func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 		r.Shard = &shard
 		r.ConnReplies = t.counts
 	}
+	s.series(r, t)
 	r.Warnings = warnings(r, busy)
 	r.Failures = failures(r, busy)
 	return r
+}
+
+// series records the time series and the stalls: the intervals, and
+// every request still waiting when the window closed, with its age.
+func (s *session) series(r *results.Run, t tally) {
+	r.Series = &results.Series{IntervalNS: int64(s.cfg.Interval), Intervals: s.intervals}
+	st := &results.Stall{AfterNS: int64(s.cfg.StallAfter), StalledNS: s.stalledNS, MaxAgeNS: s.stallMax}
+	for _, w := range s.workers {
+		for _, c := range w.conns {
+			age := c.oldest(t.end)
+			if age == 0 {
+				continue
+			}
+			st.OutstandingAtEnd += c.n
+			st.OldestAtEndNS = max(st.OldestAtEndNS, age)
+			st.MaxAgeNS = max(st.MaxAgeNS, age)
+			if age > int64(s.cfg.StallAfter) {
+				s.stalledConn[c.id] = true
+			}
+		}
+	}
+	st.Conns = len(s.stalledConn)
+	r.Stall = st
 }
 
 // tally is the workers' counts summed.
@@ -529,6 +625,10 @@ func failures(r *results.Run, busy int) []string {
 	if n := r.Connections.ClosedByPeer; n > 0 {
 		f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
 			n, busy, float64(r.MeasuredNS)/1e9))
+	}
+	if st := r.Stall; st != nil && st.Conns > 0 {
+		f = append(f, fmt.Sprintf("stalled: %d of %d busy connections waited longer than %s for a reply (the longest %s; %d requests unanswered when the window closed)",
+			st.Conns, busy, time.Duration(st.AfterNS), time.Duration(st.MaxAgeNS).Round(time.Millisecond), st.OutstandingAtEnd))
 	}
 	if r.Replies == 0 && !r.Interrupted {
 		f = append(f, fmt.Sprintf("no replies: not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))

@@ -96,6 +96,53 @@ type Run struct {
 	// "label: detail" form. A failed run is still written whole; its
 	// numbers must not be ranked.
 	Failures []string `json:"failures,omitempty"`
+	// Series is the run over time, an entry per interval (warmup
+	// included, flagged): what a window's totals hide — stalls, warm-up
+	// not yet over, pauses.
+	Series *Series `json:"series,omitempty"`
+	// Stall says how long requests waited for their replies at worst,
+	// and which connections waited past the threshold (a failure).
+	Stall *Stall `json:"stall,omitempty"`
+}
+
+// Series is a run's per-interval time series.
+type Series struct {
+	IntervalNS int64      `json:"interval_ns"`
+	Intervals  []Interval `json:"intervals"`
+}
+
+// Interval is one slice of a run. Replies and the latency percentiles
+// are of the replies that arrived in it; Outstanding is how many requests
+// were waiting for a reply at its end, the oldest of them OldestNS old.
+type Interval struct {
+	StartNS     int64  `json:"start_ns"` // since the run's start (warmup included)
+	Warmup      bool   `json:"warmup,omitempty"`
+	Replies     uint64 `json:"replies"`
+	P50NS       int64  `json:"p50_ns"`
+	P99NS       int64  `json:"p99_ns"`
+	MaxNS       int64  `json:"max_ns"`
+	Outstanding int    `json:"outstanding"`
+	OldestNS    int64  `json:"oldest_ns"`
+}
+
+// Stall is what the generator saw of requests left waiting. An interval
+// in which no reply came while requests were outstanding is a stalled
+// interval; a connection whose request waited past AfterNS is a stalled
+// connection, and fails the run.
+type Stall struct {
+	AfterNS int64 `json:"after_ns"` // the threshold
+	// StalledNS sums the intervals of the measured window with no reply
+	// while requests were outstanding.
+	StalledNS int64 `json:"stalled_ns"`
+	// Conns are the connections whose oldest request waited past AfterNS
+	// (at any interval's end, or at the window's end), MaxAgeNS the
+	// longest wait seen.
+	Conns    int   `json:"conns"`
+	MaxAgeNS int64 `json:"max_age_ns"`
+	// OutstandingAtEnd are the requests still unanswered when the window
+	// closed, OldestAtEndNS the oldest of them: counted, never dropped.
+	OutstandingAtEnd int   `json:"outstanding_at_end"`
+	OldestAtEndNS    int64 `json:"oldest_at_end_ns"`
 }
 
 // Failed reports whether the run failed (see Failures).
