@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -30,6 +32,11 @@ type loadFlags struct {
 	shard   string
 	startAt string
 	quiet   bool
+	// The time series: a live line per interval (--interval given),
+	// an HdrHistogram interval log, a JSON object per interval.
+	liveIntervals bool
+	hlog          string
+	jsonStream    bool
 }
 
 func newLoadCmd() *cobra.Command {
@@ -53,15 +60,20 @@ measured (marked interrupted) and exits 130.
 
 Exit status: 0 when the run measured what it was asked; 1 when it failed —
 a reply did not match what was sent, the server closed or reset busy
-connections, or no reply came at all (the summary and --json are written
+connections, a request waited longer than --stall-after for its reply (a
+stalled connection: a server that stopped answering), or no reply came at all (the summary and --json are written
 all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 		Example: `  iobench load --addr 127.0.0.1:7000 --conns 100 --duration 10s
   iobench load --addr 127.0.0.1:7000 --mode rate --rate 20000 --conns 50 --json run.json
   iobench load --addr 127.0.0.1:7000 --mode stream --size 65536 --conns 4
   iobench load --addr 127.0.0.1:7000 --mode churn --conns 50
+  iobench load --addr 127.0.0.1:7000 --conns 100 --interval 1s --hlog run.hlog
   iobench load --addr 127.0.0.1:7000 --conns 10 --idle-conns 9990 --connect-rate 2000`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return load(cmd, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.liveIntervals = cmd.Flags().Changed("interval") && !f.quiet
+			return load(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.cfg.Addr, "addr", "", "HOST:PORT of the echo server (required)")
@@ -82,6 +94,10 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the load (0 ≤ I < N): this process's share of --conns, --idle-conns and --rate; iobench merge joins the shards")
 	fl.StringVar(&f.startAt, "start-at", "", "with --shard: begin the warmup at this instant (RFC 3339, e.g. 2026-11-26T10:00:00Z), after connecting, so every shard starts together")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
+	fl.DurationVar(&f.cfg.Interval, "interval", loadgen.DefaultInterval, "time series step; given, a line per interval is printed on stderr (like iperf3)")
+	fl.DurationVar(&f.cfg.StallAfter, "stall-after", loadgen.DefaultStallAfter, "a request waiting longer than this for its reply stalls its connection: the run fails")
+	fl.StringVar(&f.hlog, "hlog", "", "write the latency of every interval as an HdrHistogram interval log (.hlog, values in nanoseconds) to this file")
+	fl.BoolVar(&f.jsonStream, "json-stream", false, "write one JSON object per interval on stdout as the run goes (the summary then goes to stderr)")
 	return cmd
 }
 
@@ -126,10 +142,13 @@ func load(cmd *cobra.Command, f loadFlags) error {
 	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
 		return usageErr("%v", err)
 	}
-	for _, p := range []string{f.json, f.hgrm} {
+	for _, p := range []string{f.json, f.hgrm, f.hlog} {
 		if err := checkOutputFile(p); err != nil {
 			return usageErr("load: %v", err)
 		}
+	}
+	if f.jsonStream && f.json == "-" {
+		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
 	}
 	f.cfg.Mode = loadgen.Mode(f.mode)
 	f.cfg.Version = buildinfo.Version()
@@ -146,6 +165,15 @@ func load(cmd *cobra.Command, f loadFlags) error {
 		return usageErr("%v", err)
 	}
 	stderr := cmd.ErrOrStderr()
+	series, err := newSeriesWriter(cmd.OutOrStdout(), stderr, f)
+	if err != nil {
+		return err
+	}
+	defer series.close()
+	f.cfg.OnInterval = series.interval
+	if f.liveIntervals || f.jsonStream {
+		f.quiet = true // the lines are the progress
+	}
 	if bar := progressBar(stderr, f); bar != nil {
 		f.cfg.Progress = func(p loadgen.Progress) {
 			phase := "measuring"
@@ -166,10 +194,84 @@ func load(cmd *cobra.Command, f loadFlags) error {
 		return err
 	}
 	summary := cmd.OutOrStdout()
-	if f.json == "-" {
+	if f.json == "-" || f.jsonStream {
 		summary = stderr
 	}
-	return writeRun(cmd.OutOrStdout(), summary, run, f.json, f.hgrm)
+	return errors.Join(series.close(), writeRun(cmd.OutOrStdout(), summary, run, f.json, f.hgrm))
+}
+
+// seriesWriter writes the time series as the run goes: a line per
+// interval, a JSON object per interval, an HdrHistogram interval log.
+// It runs on the generator's interval goroutine; the first error is kept
+// and returned by close.
+type seriesWriter struct {
+	live, stream io.Writer // nil: not asked for
+	hlogFile     *os.File
+	hlog         *hdrhistogram.HistogramLogWriter
+	started      bool
+	err          error
+}
+
+func newSeriesWriter(stdout, stderr io.Writer, f loadFlags) (*seriesWriter, error) {
+	w := &seriesWriter{}
+	if f.liveIntervals {
+		w.live = stderr
+	}
+	if f.jsonStream {
+		w.stream = stdout
+	}
+	if f.hlog != "" {
+		file, err := os.Create(f.hlog)
+		if err != nil {
+			return nil, usageErr("load: --hlog: %v", err)
+		}
+		w.hlogFile, w.hlog = file, hdrhistogram.NewHistogramLogWriter(file)
+	}
+	return w, nil
+}
+
+func (w *seriesWriter) interval(iv results.Interval, h *hdrhistogram.Histogram) {
+	if w.err != nil {
+		return
+	}
+	if w.live != nil {
+		phase := ""
+		if iv.Warmup {
+			phase = "  (warmup)"
+		}
+		secs := float64(iv.StartNS) / 1e9
+		_, w.err = fmt.Fprintf(w.live, "[%6.1fs] %8d replies  p50 %-8s p99 %-8s max %-8s waiting %d, oldest %s%s\n",
+			secs, iv.Replies, report.Dur(iv.P50NS), report.Dur(iv.P99NS), report.Dur(iv.MaxNS), iv.Outstanding, report.Dur(iv.OldestNS), phase)
+	}
+	if w.stream != nil && w.err == nil {
+		var b []byte
+		if b, w.err = json.Marshal(iv); w.err == nil {
+			_, w.err = w.stream.Write(append(b, '\n'))
+		}
+	}
+	if w.hlog != nil && w.err == nil {
+		if !w.started {
+			w.started = true
+			// Timestamps relative to the first interval's start.
+			w.hlog.SetBaseTime(h.StartTimeMs())
+			w.err = errors.Join(w.hlog.OutputLogFormatVersion(), w.hlog.OutputComment("[iobench load: reply latency in nanoseconds; HistogramLogProcessor -outputValueUnitRatio 1000000 prints milliseconds]"),
+				w.hlog.OutputStartTime(h.StartTimeMs()), w.hlog.OutputBaseTime(h.StartTimeMs()), w.hlog.OutputLegend())
+		}
+		if w.err == nil {
+			w.err = w.hlog.OutputIntervalHistogram(h)
+		}
+	}
+}
+
+// close finishes the interval log; it may be called again.
+func (w *seriesWriter) close() error {
+	if w.hlogFile != nil {
+		if err := w.hlogFile.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("load: --hlog: %w", err)
+		}
+		w.hlogFile = nil
+	}
+	return w.err
 }
 
 // checkLoadFlags rejects zero or negative counts and durations: a flag

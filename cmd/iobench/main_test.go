@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"iobench/cmd/internal/serveproto"
 	"iobench/results"
 	"iobench/servers"
@@ -438,4 +440,90 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestLoadSeries: --interval prints a line per interval, --json-stream an
+// object per interval on stdout, and --hlog an interval log that
+// hdrhistogram-go's reader reads back with as many replies as the
+// intervals counted.
+func TestLoadSeries(t *testing.T) {
+	addr := echoServer(t, false)
+	dir := t.TempDir()
+	code, out, stderr := runCLI("load", "--addr", addr, "--conns", "4", "--duration", "500ms", "--warmup", "100ms",
+		"--interval", "100ms", "--json-stream", "--hlog", dir+"/run.hlog")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var replies int64
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		var iv results.Interval
+		if err := json.Unmarshal([]byte(l), &iv); err != nil {
+			t.Fatalf("stdout line %q: %v", l, err)
+		}
+		replies += int64(iv.Replies)
+	}
+	if n := strings.Count(stderr, " replies  p50 "); n != len(lines) || n < 5 {
+		t.Errorf("%d live lines for %d intervals (want ≥ 5):\n%s", n, len(lines), stderr)
+	}
+	f, err := os.Open(dir + "/run.hlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := hdrhistogram.NewHistogramLogReader(f)
+	var logged int64
+	var n int
+	for {
+		h, err := r.NextIntervalHistogram()
+		if err != nil {
+			t.Fatalf("reading the hlog: %v", err)
+		}
+		if h == nil {
+			break
+		}
+		n++
+		logged += h.TotalCount()
+	}
+	if n != len(lines) || logged != replies || replies == 0 {
+		t.Errorf("hlog: %d intervals, %d values; the stream had %d intervals, %d replies", n, logged, len(lines), replies)
+	}
+}
+
+// TestLoadHangingServer: a server that answers, then stops answering with
+// its connections open, is a failure of load (exit 1) naming the stalled
+// connections and how long they waited.
+func TestLoadHangingServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	hangAt := time.Now().Add(400 * time.Millisecond)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if time.Now().After(hangAt) {
+						time.Sleep(time.Hour) // keeps the connection open, silent
+					}
+					c.Write(buf[:n])
+				}
+			}()
+		}
+	}()
+	code, out, stderr := runCLI("load", "--addr", ln.Addr().String(), "--conns", "4", "--duration", "1500ms", "--warmup", "0s", "--stall-after", "500ms")
+	if code != 1 || !strings.Contains(stderr, "stalled: 4 of 4 busy connections waited longer than 500ms") {
+		t.Fatalf("exit %d, want 1 with the stalled connections named\n%s\n%s", code, out, stderr)
+	}
 }
