@@ -29,6 +29,9 @@ type Suite struct {
 	// Sources are the suites a merged suite was made of, when their
 	// settings or machines differ (Merge); empty for one run.
 	Sources []Source `json:"sources,omitempty"`
+	// BusyBefore is how busy the measured CPUs were in the second before
+	// measuring began, with nothing of iobench running on them.
+	BusyBefore *Interference `json:"busy_before,omitempty"`
 }
 
 // ModelInfo is what a report may say about a model.
@@ -76,6 +79,8 @@ type SuiteConfig struct {
 	DurationNS int64    `json:"duration_ns"`
 	WarmupNS   int64    `json:"warmup_ns"`
 	Repeat     int      `json:"repeat"`
+	// Retries is how many times a disturbed repetition is measured again.
+	Retries int `json:"retries,omitempty"`
 	ServerCPUs []int    `json:"server_cpus,omitempty"`
 	ClientCPUs []int    `json:"client_cpus,omitempty"`
 }
@@ -95,6 +100,42 @@ type Cell struct {
 	Server *ServerUsage `json:"server,omitempty"`
 	// Warnings are the cell's notes beyond its run's (the server's).
 	Warnings []string `json:"warnings,omitempty"`
+	// Interference is what else used the measured CPUs during the window.
+	Interference *Interference `json:"interference,omitempty"`
+	// Disturbed says why the machine, not the model, may explain this
+	// repetition's figures ("" when it was quiet). A disturbed repetition
+	// is measured again (Superseded then marks this one) up to the run's
+	// retries; one still disturbed after them counts, labelled, but never
+	// makes its model failed, unfair or a leader.
+	Disturbed string `json:"disturbed,omitempty"`
+	// Superseded: a re-run of this repetition replaced it; it is kept for
+	// the record and counted only as a re-run.
+	Superseded bool `json:"superseded,omitempty"`
+	// Attempt is which measurement of the repetition this is (0: the first).
+	Attempt int `json:"attempt,omitempty"`
+}
+
+// Counted reports whether the cell is one of its model's repetitions
+// (not skipped, not replaced by a re-run).
+func (c Cell) Counted() bool { return c.Skipped == "" && !c.Superseded }
+
+// Interference is what the machine did besides the measurement, over one
+// cell's window, on the CPUs the server and generator were pinned to.
+type Interference struct {
+	// CPUs are the CPUs watched (the server's and the generator's).
+	CPUs []int `json:"cpus,omitempty"`
+	// ForeignCPUPct: their busy time minus the server's and the
+	// generator's own, as a percentage of their capacity over the window.
+	ForeignCPUPct float64 `json:"foreign_cpu_pct"`
+	// StealPct: time the hypervisor took from them, likewise.
+	StealPct float64 `json:"steal_pct"`
+	// StalledMS: measured intervals with no reply while requests waited.
+	StalledMS float64 `json:"stalled_ms"`
+	// ServerCPUPct: the server's CPU over the window as a percentage of
+	// the CPUs it may use; above 100 it is a measuring error.
+	ServerCPUPct float64 `json:"server_cpu_pct"`
+	// Unavailable says why per-CPU busy time could not be read.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // Measured reports whether the cell ran to the end without failing: only

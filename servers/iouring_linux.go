@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -255,6 +256,10 @@ func (s *iouringServer) loop() error {
 	// io_uring_enter then skips the descriptor lookup; an old kernel
 	// (before 5.18) refuses, and the plain descriptor does as well.
 	_ = ring.RegisterRingFd()
+	// This thread waits in the kernel unseen by the scheduler, holding
+	// its P: the process gets one more for as long (see Ring.Submit).
+	defer reserveP()()
+	ring.WaitUnseen = true
 	st := &ringState{s: s, ring: ring, multi: true}
 	st.multishot = s.cfg.Workers == 0 && s.cfg.Recv != RecvSingle && probeMultishot() == nil
 	switch {
@@ -315,6 +320,29 @@ func (s *iouringServer) loop() error {
 	}
 	return serveErr
 }
+
+// reserveP raises GOMAXPROCS by one until the returned release is
+// called: a ring thread waiting unseen by the scheduler holds a P, and
+// without a spare one the process's other goroutines (a client in the
+// same process, the signal handler, Close) would wait for the runtime's
+// 10 ms preemption every time. It is a global because GOMAXPROCS is;
+// rings in one process share it, and setting it disables the runtime's
+// own updates of it, as any explicit setting does.
+func reserveP() (release func()) {
+	pReserve.Lock()
+	defer pReserve.Unlock()
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pReserve.Lock()
+			defer pReserve.Unlock()
+			runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)-1))
+		})
+	}
+}
+
+var pReserve sync.Mutex
 
 // defaultBufRingSize is how many provided buffers --buf-ring registers.
 const defaultBufRingSize = 512

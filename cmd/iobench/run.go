@@ -31,6 +31,7 @@ type runFlags struct {
 	models, conns, sizes, works string
 	mode                        string
 	depth, idle, repeat         int
+	retries                     int
 	rate                        float64
 	duration, warmup            time.Duration
 	serverCPUs, clientCPUs      string
@@ -47,7 +48,10 @@ type runFlags struct {
 // models apart (it needs ≥ 4 per side at 0.05), in about the time one
 // repetition of 2 s cells took.
 const (
-	defaultRepeat   = 5
+	defaultRepeat  = 5
+	defaultRetries = 2
+	// busyCheck is how long run watches the CPUs before measuring.
+	busyCheck       = time.Second
 	defaultDuration = 300 * time.Millisecond
 	defaultWarmup   = 150 * time.Millisecond
 	// cellOverhead is a cell's cost beyond warmup and measuring (a server
@@ -97,6 +101,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.DurationVar(&f.duration, "duration", defaultDuration, "measured time per cell")
 	fl.DurationVar(&f.warmup, "warmup", defaultWarmup, "warmup per cell, excluded")
 	fl.IntVar(&f.repeat, "repeat", defaultRepeat, "repetitions of every cell, interleaved (≥ 4 to rank, ≥ 6 for 95% intervals)")
+	fl.IntVar(&f.retries, "retries", defaultRetries, "measure a repetition again, up to this many times, when the machine disturbed it (other processes or the hypervisor on the measured CPUs, a stall of both sides)")
 	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: first half of this machine's)")
 	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the other half)")
 	fl.StringVar(&f.out, "out", "", "folder for the results, new or empty (default: a new iobench-runs/TIMESTAMP)")
@@ -124,6 +129,10 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	cfg := matrix.Config{
 		Mode: loadgen.Mode(f.mode), Depth: f.depth, Rate: f.rate, IdleConns: f.idle,
 		Duration: f.duration, Warmup: f.warmup, Repeat: f.repeat, Version: buildinfo.Version(),
+		Retries: f.retries, BusyCheck: busyCheck,
+	}
+	if f.retries < 0 || f.retries > 10 {
+		return cfg, usageErr("run: --retries %d: want 0 to 10", f.retries)
 	}
 	stderr := cmd.ErrOrStderr()
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "iobench run: "+format+"\n", args...) }

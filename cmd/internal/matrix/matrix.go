@@ -21,17 +21,23 @@ import (
 
 // Config is the matrix.
 type Config struct {
-	Models     []string
-	Conns      []int
-	Sizes      []int
-	Works      []string
-	Mode       loadgen.Mode
-	Depth      int
-	Rate       float64
-	IdleConns  int
-	Duration   time.Duration
-	Warmup     time.Duration
-	Repeat     int
+	Models    []string
+	Conns     []int
+	Sizes     []int
+	Works     []string
+	Mode      loadgen.Mode
+	Depth     int
+	Rate      float64
+	IdleConns int
+	Duration  time.Duration
+	Warmup    time.Duration
+	Repeat    int
+	// Retries: a repetition disturbed by the machine (interference.go) is
+	// measured again, at the end of its round, up to this many times.
+	Retries int
+	// BusyCheck, when set, is how long the CPUs are watched before
+	// measuring, to say how busy the machine already is.
+	BusyCheck  time.Duration
 	ServerCPUs []int // nil: no pinning
 	ClientCPUs []int
 	// Host runs the servers: a Launcher of `iobench serve` children on
@@ -71,7 +77,7 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		Config: results.SuiteConfig{
 			Models: cfg.Models, Conns: cfg.Conns, Sizes: cfg.Sizes, Works: cfg.Works,
 			Mode: string(cfg.Mode), Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
-			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat,
+			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
 		},
 		Models: modelInfo(cfg.Models),
@@ -85,8 +91,18 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			return nil, fmt.Errorf("matrix: pinning the load generator to CPUs %v: %w", cfg.ClientCPUs, err)
 		}
 	}
+	if cfg.BusyCheck > 0 {
+		if b := busyBefore(ctx, cfg, cfg.BusyCheck); b != nil {
+			suite.BusyBefore = b
+			if b.Unavailable != "" {
+				cfg.Logf("how busy the CPUs are: unavailable: %s", b.Unavailable)
+			} else {
+				cfg.Logf("CPUs %s before measuring: %.0f%% busy with other work, %.0f%% steal%s", cpuListString(b.CPUs), b.ForeignCPUPct, b.StealPct, busyAdvice(b))
+			}
+		}
+	}
 	cells := Plan(cfg)
-	for i := range cells {
+	for i := 0; i < len(cells); i++ {
 		if cfg.Progress != nil {
 			cfg.Progress(i, len(cells), cells[i])
 		}
@@ -96,10 +112,19 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		}
 		c := cells[i]
 		if c.Skipped == "" {
-			runCell(ctx, cfg, &c)
+			w := &watcher{cpus: watchedCPUs(cfg)}
+			runCell(ctx, cfg, &c, w)
+			judgeCell(cfg, &c, w)
+			if c.Disturbed != "" && c.Attempt >= cfg.Retries {
+				measuredAgain(&c)
+			}
 		}
 		if c.Run != nil && c.Run.Interrupted {
 			suite.Interrupted = true
+		}
+		if c.Disturbed != "" && c.Attempt < cfg.Retries && !suite.Interrupted {
+			c.Superseded = true
+			cells = rerun(cells, i, c)
 		}
 		suite.Cells = append(suite.Cells, c)
 		if cfg.Checkpoint != nil {
@@ -113,6 +138,24 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		cfg.Progress(len(suite.Cells), len(cells), results.Cell{})
 	}
 	return suite, nil
+}
+
+// rerun schedules cell i (disturbed) again at the end of its round, so
+// the re-run is interleaved with the other models as the first try was.
+func rerun(cells []results.Cell, i int, c results.Cell) []results.Cell {
+	again := results.Cell{Model: c.Model, Scenario: c.Scenario, Rep: c.Rep, Attempt: c.Attempt + 1}
+	at := i + 1
+	for at < len(cells) && cells[at].Rep == c.Rep {
+		at++
+	}
+	return slices.Insert(cells, at, again)
+}
+
+func busyAdvice(b *results.Interference) string {
+	if b.ForeignCPUPct > foreignLimit || b.StealPct > stealLimit {
+		return ": disturbed repetitions will be measured again (--retries)"
+	}
+	return ""
 }
 
 // modelInfo is what the models say about themselves, for the report.
@@ -173,7 +216,7 @@ func skipReason(remote *Remote, model string, n int) string {
 }
 
 // runCell starts the server, runs the load, stops the server, and fills c.
-func runCell(ctx context.Context, cfg Config, c *results.Cell) {
+func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	srv, err := cfg.Host.Start(ctx, Spec{Model: c.Model, Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
 	if err != nil {
 		c.Error = err.Error()
@@ -183,7 +226,10 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell) {
 		Addr: srv.Addr(), Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		IdleConns: c.IdleConns, Version: cfg.Version,
-		OnWindow: srv.Mark,
+		OnWindow: func(end bool) {
+			w.mark(end)
+			srv.Mark(end)
+		},
 	}
 	run, err := loadgen.Run(ctx, lc)
 	var replies uint64

@@ -197,3 +197,32 @@ func DefaultCPUs() (server, client []int, err error) {
 	half := len(cpus) / 2
 	return cpus[:half], cpus[half:], nil
 }
+
+// readCPUStat reads every CPU's busy and steal time from /proc/stat, in
+// ns. Busy is user + nice + system + irq + softirq: the kernel charges a
+// task's soft interrupts to its system time too, so a process's own time
+// is inside this sum and can be subtracted from it.
+func readCPUStat() (map[int]cpuTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]cpuTicks{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil {
+			continue
+		}
+		var v [8]int64
+		for i := range v {
+			v[i], _ = strconv.ParseInt(f[i+1], 10, 64)
+		}
+		// user nice system idle iowait irq softirq steal
+		out[n] = cpuTicks{busy: (v[0] + v[1] + v[2] + v[5] + v[6]) * clockTick, steal: v[7] * clockTick}
+	}
+	return out, nil
+}

@@ -13,6 +13,8 @@ import (
 
 var errNoAffinity = errors.New("CPU pinning is implemented on Linux and Windows only")
 
+var errNoCPUStat = errors.New("per-CPU busy time is read on Linux only")
+
 // stopByStdin: unix asks a child to stop with SIGTERM.
 const stopByStdin = false
 
@@ -58,3 +60,8 @@ func fillRusage(u *results.ServerUsage, st *os.ProcessState) {}
 
 // DefaultCPUs: no pinning where it is not implemented.
 func DefaultCPUs() (server, client []int, err error) { return nil, nil, errNoAffinity }
+
+// readCPUStat: per-CPU busy and steal time is read from /proc/stat on
+// Linux only (Windows would need NtQuerySystemInformation's processor
+// performance information; not done).
+func readCPUStat() (map[int]cpuTicks, error) { return nil, errNoCPUStat }

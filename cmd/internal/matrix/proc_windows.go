@@ -19,6 +19,8 @@ import (
 
 var errNoAffinity = errors.New("no CPU to pin to")
 
+var errNoCPUStat = errors.New("per-CPU busy time is read on Linux only (Windows would need NtQuerySystemInformation)")
+
 // stopByStdin: Windows has no SIGTERM to send another process; a child
 // started with --stop-on-eof stops, cleanly, when its stdin closes.
 const stopByStdin = true
@@ -158,3 +160,8 @@ func DefaultCPUs() (server, client []int, err error) {
 	}
 	return cpus[:len(cpus)/2], cpus[len(cpus)/2:], nil
 }
+
+// readCPUStat: per-CPU busy and steal time is read from /proc/stat on
+// Linux only (Windows would need NtQuerySystemInformation's processor
+// performance information; not done).
+func readCPUStat() (map[int]cpuTicks, error) { return nil, errNoCPUStat }
