@@ -52,11 +52,17 @@ func TestReading(t *testing.T) {
 			[]string{"Not a ranking", "needs ≥ 4 per model"},
 			[]string{"led with", "level"}},
 		{"an unfair model does not lead", []Row{unfair, row("epoll", rep(120_000, 5), rep(2e6, 5)), row("poll", rep(50_000, 5), rep(9e6, 5))},
-			[]string{"epoll led", "blocking is not ranked: unfair (Jain 0.12, 703", "covers only the replies it gave"},
+			[]string{"epoll led", "blocking is not ranked: unfair in its typical repetition (median Jain 0.12, 703", "covers only the replies it gave"},
 			[]string{"blocking led", "Lowest p99: blocking"}},
 		{"a failed model does not lead", []Row{failed, row("poll", rep(50_000, 5), rep(9e6, 5)), row("select", rep(20_000, 5), rep(9e6, 5))},
 			[]string{"poll led", "epoll is not ranked: 1 of 6 repetition(s) failed (server died"},
 			[]string{"epoll led"}},
+		{"wide spreads far apart are not level", []Row{row("gonet", []float64{65_000, 20_000, 70_000, 66_000, 30_000}, rep(2e6, 5)), row("blocking", []float64{33_000, 60_000, 31_000, 34_000, 64_000}, rep(2e6, 5))},
+			[]string{"gonet had the highest median", "Not told apart from gonet although their medians differ", "blocking (34,000, 0.52×)"},
+			[]string{"level", "led with"}},
+		{"a busy machine gives no verdict", []Row{busyRow("epoll"), busyRow("poll")},
+			[]string{"The machine was busy", "no verdict"},
+			[]string{"led", "level", "unfair", "FAILED"}},
 		{"a clearly lower p99 is named", []Row{row("epoll", []float64{100, 104, 98, 103, 99}, rep(1e6, 5)), row("poll", []float64{101, 97, 105, 100, 102}, rep(3e6, 5))},
 			[]string{"were level", "Lowest p99: epoll"},
 			nil},
@@ -74,6 +80,50 @@ func TestReading(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// busyRow is a row whose repetitions the machine disturbed, one of them
+// failed while disturbed.
+func busyRow(model string) Row {
+	r := row(model, rep(100_000, 4), rep(2e6, 4))
+	r.Disturbed, r.DisturbedFailures = 4, []string{"no replies: not one reply in 0.3s measured"}
+	return r
+}
+
+// TestAggregateTypical: fairness and connections are the median
+// repetition's, the worst beside; a re-run replaces its disturbed
+// measurement; a repetition that failed while the machine disturbed it
+// does not fail the model; an impossible CPU figure is left out.
+func TestAggregateTypical(t *testing.T) {
+	cell := func(jain float64, zero, est int, cpuPct float64) results.Cell {
+		return results.Cell{Model: "epoll", Run: &results.Run{ThroughputPerSec: 1000, Replies: 300,
+			Fairness:    results.Fairness{Jain: jain, ZeroConn: zero},
+			Connections: results.Connections{Requested: 100, Established: est}},
+			Server:       &results.ServerUsage{CPUPerReplyNS: 4000},
+			Interference: &results.Interference{ServerCPUPct: cpuPct}}
+	}
+	starved := cell(0.01, 99, 100, 50)
+	starved.Disturbed = "foreign CPU 31% (other processes on CPUs 0,1)"
+	replaced := cell(0.5, 10, 100, 50)
+	replaced.Disturbed, replaced.Superseded = "steal 9% (the hypervisor took the CPUs)", true
+	diedBusy := results.Cell{Model: "epoll", Error: "no replies: not one reply in 0.3s measured", Disturbed: "foreign CPU 90% (other processes on CPUs 0,1)"}
+	impossible := cell(0.97, 0, 97, 156)
+	r := aggregate("epoll", []results.Cell{cell(0.98, 0, 100, 40), starved, replaced, cell(0.96, 0, 99, 45), impossible, diedBusy})
+	if r.Reps != 4 || len(r.Failures) != 0 || r.Reruns != 1 || r.Disturbed != 2 {
+		t.Fatalf("reps %d, failures %q, re-runs %d, disturbed %d: want 4, none, 1, 2", r.Reps, r.Failures, r.Reruns, r.Disturbed)
+	}
+	if !r.Fair() || r.Jain < 0.96 || r.JainWorst != 0.01 || r.ZeroConnWorst != 99 || r.ZeroConn != 0 {
+		t.Errorf("fairness %v (worst %v), unserved %d (worst %d): want the median fair, the worst shown", r.Jain, r.JainWorst, r.ZeroConn, r.ZeroConnWorst)
+	}
+	if r.Est != 100 || r.EstWorst != 97 {
+		t.Errorf("established %d (worst %d): want 100 (97)", r.Est, r.EstWorst)
+	}
+	if r.CPUPerRep.N != 3 {
+		t.Errorf("%d CPU figures: want 3 (the impossible one left out)", r.CPUPerRep.N)
+	}
+	if r.note("re-run") == nil || r.note("disturbed") == nil || !strings.Contains(r.note("disturbed").Text, "failed while disturbed: no replies") {
+		t.Errorf("notes %+v: want re-run and disturbed, with the disturbed failure", r.Notes)
 	}
 }
 

@@ -38,12 +38,27 @@ type Row struct {
 	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
 	CtxPerRep      Stat  // server context switches per reply, likewise
 	Requested      int
-	Est            int // fewest established over repetitions
+	Est            int // established, the median repetition's
+	EstWorst       int // fewest established over repetitions
 	Failed         int // most failed
 	Errors         uint64
-	Jain           float64 // lowest
-	ZeroConn       int     // most connections without a reply
-	Skipped        string
+	// Fairness is judged by the typical repetition, the worst shown
+	// beside it: one starved repetition on a busy machine is the
+	// machine's doing, not the model's.
+	Jain          float64 // median over repetitions
+	JainWorst     float64 // lowest
+	ZeroConn      int     // connections without a reply, median
+	ZeroConnWorst int     // most
+	Skipped       string
+	// Reruns counts repetitions measured again because the machine
+	// disturbed them (RerunWhy: the first reason); Disturbed, those still
+	// disturbed after every re-run, counted but labelled.
+	Reruns    int
+	RerunWhy  string
+	Disturbed int
+	// DisturbedFailures are failures of disturbed repetitions: the
+	// machine's, so they do not fail the row.
+	DisturbedFailures []string
 	// Failures are the failed repetitions' reasons (one line each).
 	Failures []string
 	// Notes are the warnings of the measured and failed repetitions, one
@@ -52,6 +67,13 @@ type Row struct {
 	hist  *hdrhistogram.Histogram
 	tput  []float64 // per repetition, for the tests
 	p99s  []float64
+	cpus  []float64 // server CPU per reply, per repetition
+}
+
+// Busy reports whether the machine disturbed most of the row's
+// repetitions even after re-running them: its figures are the machine's.
+func (r Row) Busy() bool {
+	return r.Disturbed > 0 && 2*r.Disturbed > r.Reps+len(r.Failures)+len(r.DisturbedFailures)
 }
 
 // Note is one kind of warning on a row: its label, the first repetition's
@@ -62,11 +84,21 @@ type Note struct {
 	Reps  int    `json:"reps"`
 }
 
-// Fair reports whether every repetition served every connection evenly
-// (Jain ≥ loadgen's 0.9 and no connection without a reply): a leader can
+// Fair reports whether the typical (median) repetition served every
+// connection evenly (Jain ≥ loadgen's 0.9 and no connection without a reply): a leader can
 // only come from a fair row, since an unfair row's latency covers only the
 // replies it gave.
 func (r Row) Fair() bool { return r.Reps > 0 && r.Jain >= fairJain && r.ZeroConn == 0 }
+
+// FairnessText is the fairness column: the median repetition's Jain
+// index, and the worst beside it when it differs.
+func (r Row) FairnessText() string {
+	s := fmt.Sprintf("%.3f", r.Jain)
+	if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
+		s += fmt.Sprintf(" (worst %.3f)", r.JainWorst)
+	}
+	return s
+}
 
 // fairJain is loadgen.FairJain (report does not import loadgen).
 const fairJain = 0.9
@@ -117,19 +149,34 @@ func Tables(s *results.Suite) []Table {
 type repSamples struct {
 	tput, bw, p50, p99, p999, cpu []float64
 	syscalls, ctxPerRep           []float64
+	jain, zero, est               []float64
 }
 
 func aggregate(model string, cells []results.Cell) Row {
-	r := Row{Model: model, Jain: 1}
+	r := Row{Model: model}
 	var smp repSamples
 	for _, c := range cells {
 		if c.Skipped != "" {
 			r.Skipped = c.Skipped
 			continue
 		}
+		if c.Superseded {
+			r.Reruns++
+			if r.RerunWhy == "" {
+				r.RerunWhy = c.Disturbed
+			}
+			continue
+		}
+		if c.Disturbed != "" {
+			r.Disturbed++
+		}
 		r.addNotes(c.AllWarnings())
 		if c.Failed() {
-			r.Failures = append(r.Failures, c.Error)
+			if c.Disturbed != "" {
+				r.DisturbedFailures = append(r.DisturbedFailures, c.Error)
+			} else {
+				r.Failures = append(r.Failures, c.Error)
+			}
 			continue
 		}
 		if c.Run == nil {
@@ -137,10 +184,14 @@ func aggregate(model string, cells []results.Cell) Row {
 		}
 		r.add(c, &smp)
 	}
+	r.addMachineNotes()
 	if r.Reps == 0 {
-		r.Jain = 0
 		return r
 	}
+	r.Jain, r.JainWorst = summarize(smp.jain).Median, slices.Min(smp.jain)
+	r.ZeroConn, r.ZeroConnWorst = int(math.Round(summarize(smp.zero).Median)), int(slices.Max(smp.zero))
+	r.Est, r.EstWorst = int(math.Round(summarize(smp.est).Median)), int(slices.Min(smp.est))
+	r.cpus = smp.cpu
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
 	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
@@ -166,19 +217,20 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 		}
 		r.hist.Merge(h)
 	}
-	if r.Reps == 1 || run.Connections.Established < r.Est {
-		// The repetition that established the fewest, with what it asked.
-		r.Est, r.Requested = run.Connections.Established, run.Connections.Requested
-	}
+	smp.est = append(smp.est, float64(run.Connections.Established))
+	r.Requested = max(r.Requested, run.Connections.Requested)
 	r.Failed = max(r.Failed, run.Connections.Failed)
 	r.Errors += run.Errors
-	r.Jain = min(r.Jain, run.Fairness.Jain)
-	r.ZeroConn = max(r.ZeroConn, run.Fairness.ZeroConn)
+	smp.jain = append(smp.jain, run.Fairness.Jain)
+	smp.zero = append(smp.zero, float64(run.Fairness.ZeroConn))
 	u := c.Server
 	if u == nil {
 		return
 	}
-	if u.Measured("cpu") && u.CPUPerReplyNS > 0 {
+	// A CPU figure the server can't have used (more than its CPUs had:
+	// a measuring error) is not shown as measured.
+	possible := c.Interference == nil || c.Interference.ServerCPUPct <= 110
+	if u.Measured("cpu") && u.CPUPerReplyNS > 0 && possible {
 		smp.cpu = append(smp.cpu, u.CPUPerReplyNS)
 	}
 	if u.Measured("rss") {
@@ -192,6 +244,23 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	}
 	if u.CtxSwitchesPerReply != nil {
 		smp.ctxPerRep = append(smp.ctxPerRep, *u.CtxSwitchesPerReply)
+	}
+}
+
+// addMachineNotes notes the repetitions the machine disturbed: those
+// measured again, and those still disturbed after every re-run.
+func (r *Row) addMachineNotes() {
+	total := r.Reps + len(r.Failures) + len(r.DisturbedFailures)
+	if r.Reruns > 0 {
+		r.Notes = append(r.Notes, Note{Label: "re-run", Reps: total,
+			Text: fmt.Sprintf("re-run: %d measurement(s) of %d repetition(s) were disturbed by the machine and measured again (first: %s)", r.Reruns, total, r.RerunWhy)})
+	}
+	if r.Disturbed > 0 {
+		text := fmt.Sprintf("disturbed: %d of %d repetition(s) were still disturbed after the re-runs; they count, but cannot fail the model, make it unfair or a leader", r.Disturbed, total)
+		for _, f := range r.DisturbedFailures {
+			text += "; failed while disturbed: " + firstClause(f)
+		}
+		r.Notes = append(r.Notes, Note{Label: "disturbed", Reps: r.Disturbed, Text: text})
 	}
 }
 
@@ -249,21 +318,33 @@ const collapseFactor = 3
 // who is below, and who is not ranked and why.
 type verdict struct {
 	ranked    []Row // by median throughput, highest first
-	level     []Row // the leader and every model not told apart from it
+	level     []Row // the leader and every model within MinDelta of it, not told apart
+	unsettled []Row // not told apart from the leader, but further than MinDelta: the repetitions spread too widely
 	below     []Row // told apart from the leader, highest first
 	decidable bool  // enough repetitions for the test to reach alpha
 	unfair    []Row
 	failed    []Row
+	busy      []Row // the machine disturbed most repetitions: no verdict on them
+	// byCPU, when the leaders were generator-bound (their throughput the
+	// generator's ceiling, level by construction), is the level models by
+	// median server CPU per reply, lowest first, and cpuApart whether the
+	// first is told apart from the second.
+	byCPU    []Row
+	cpuApart bool
 }
 
 func judge(t Table) verdict {
 	var v verdict
 	for _, r := range t.Rows {
 		switch {
-		case r.Reps == 0 && len(r.Failures) == 0:
+		case r.Reps == 0 && len(r.Failures) == 0 && len(r.DisturbedFailures) == 0:
 			// skipped
+		case r.Busy():
+			v.busy = append(v.busy, r)
 		case len(r.Failures) > 0:
 			v.failed = append(v.failed, r)
+		case r.Reps == 0:
+			v.busy = append(v.busy, r) // every repetition failed while disturbed
 		case !r.Fair():
 			v.unfair = append(v.unfair, r)
 		case r.Ranked():
@@ -282,13 +363,59 @@ func judge(t Table) verdict {
 	lead := v.ranked[0]
 	v.level = []Row{lead}
 	for _, r := range v.ranked[1:] {
-		if differ(lead.tput, r.tput, Alpha, MinDelta).Differ {
+		d := differ(lead.tput, r.tput, Alpha, MinDelta)
+		switch {
+		case d.Differ:
 			v.below = append(v.below, r)
-		} else {
+		case math.Abs(d.DeltaPct) <= MinDelta*100:
 			v.level = append(v.level, r)
+		default:
+			v.unsettled = append(v.unsettled, r)
 		}
 	}
+	v.rankByCPU()
 	return v
+}
+
+// rankByCPU orders the level models by server CPU per reply when the
+// generator bound them: the efficiency the servers still show.
+func (v *verdict) rankByCPU() {
+	if len(v.level) < 2 || !v.decidable {
+		return
+	}
+	bound := false
+	for _, r := range v.level {
+		bound = bound || r.note("generator-bound") != nil
+	}
+	if !bound {
+		return
+	}
+	for _, r := range v.level {
+		if len(r.cpus) > 0 {
+			v.byCPU = append(v.byCPU, r)
+		}
+	}
+	if len(v.byCPU) < 2 {
+		v.byCPU = nil
+		return
+	}
+	sort.SliceStable(v.byCPU, func(i, j int) bool { return v.byCPU[i].CPUPerRep.Median < v.byCPU[j].CPUPerRep.Median })
+	v.cpuApart = differ(v.byCPU[0].cpus, v.byCPU[1].cpus, Alpha, MinDelta).Differ
+}
+
+// cpuLine says how the generator-bound level models compare by server
+// CPU per reply, or "".
+func (v verdict) cpuLine() string {
+	if len(v.byCPU) < 2 {
+		return ""
+	}
+	a, b := v.byCPU[0], v.byCPU[1]
+	if !v.cpuApart {
+		return fmt.Sprintf("generator-bound, so ranked by server CPU per reply: not told apart (%s %s, %s %s)",
+			a.Model, Dur(int64(a.CPUPerRep.Median)), b.Model, Dur(int64(b.CPUPerRep.Median)))
+	}
+	return fmt.Sprintf("generator-bound, so ranked by server CPU per reply: %s used least (%s, %.2f× less than %s)",
+		a.Model, Dur(int64(a.CPUPerRep.Median)), b.CPUPerRep.Median/a.CPUPerRep.Median, b.Model)
 }
 
 // reading is the one-paragraph summary of a table of suite s.
@@ -296,6 +423,8 @@ func reading(t Table, s *results.Suite) string {
 	v := judge(t)
 	var b strings.Builder
 	switch {
+	case len(v.ranked) == 0 && len(v.busy) > 0 && len(v.failed) == 0 && len(v.unfair) == 0:
+		fmt.Fprintf(&b, "The machine was busy: most repetitions of %s were disturbed even after re-runs, so there is no verdict here.", joinAnd(modelNames(v.busy)))
 	case len(v.ranked) == 0:
 		b.WriteString("No model was measured fairly and without failure in this scenario.")
 	case len(v.ranked) == 1:
@@ -308,8 +437,11 @@ func reading(t Table, s *results.Suite) string {
 		fmt.Fprintf(&b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians in replies/s: %s.",
 			v.ranked[len(v.ranked)-1].Reps, samplesNeeded(Alpha), strings.Join(parts, ", "))
 	case len(v.level) > 1:
-		fmt.Fprintf(&b, "%s were level (not told apart from %s's %s replies/s: Mann-Whitney p ≥ %.2f or within %.0f%%).",
-			joinAnd(modelNames(v.level)), v.level[0].Model, Count(v.level[0].Throughput.Median), Alpha, MinDelta*100)
+		fmt.Fprintf(&b, "%s were level (within %.0f%% of %s's %s replies/s and not told apart: Mann-Whitney p ≥ %.2f).",
+			joinAnd(modelNames(v.level)), MinDelta*100, v.level[0].Model, Count(v.level[0].Throughput.Median), Alpha)
+	case len(v.unsettled) > 0 && (len(v.below) == 0 || v.ranked[1].Model == v.unsettled[0].Model):
+		lead := v.ranked[0]
+		fmt.Fprintf(&b, "%s had the highest median, %s replies/s.", lead.Model, Count(lead.Throughput.Median))
 	default:
 		lead, next := v.ranked[0], v.ranked[1]
 		fmt.Fprintf(&b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
@@ -326,8 +458,19 @@ func reading(t Table, s *results.Suite) string {
 				lower = append(lower, f)
 			}
 		}
+		if len(v.unsettled) > 0 {
+			var parts []string
+			for _, r := range v.unsettled {
+				parts = append(parts, fmt.Sprintf("%s (%s, %.2f×)", r.Model, Count(r.Throughput.Median), r.Throughput.Median/lead.Throughput.Median))
+			}
+			fmt.Fprintf(&b, " Not told apart from %s although their medians differ by more than %.0f%% (the repetitions spread too widely; more --repeat may settle it): %s.",
+				lead.Model, MinDelta*100, joinAnd(parts))
+		}
 		if len(lower) > 0 {
 			fmt.Fprintf(&b, " Told apart below %s: %s.", lead.Model, joinAnd(lower))
+		}
+		if l := v.cpuLine(); l != "" {
+			b.WriteString(" " + strings.ToUpper(l[:1]) + l[1:] + ".")
 		}
 		if len(collapsed) > 0 {
 			fmt.Fprintf(&b, " Collapsed: %s.", joinAnd(collapsed))
@@ -335,7 +478,12 @@ func reading(t Table, s *results.Suite) string {
 		b.WriteString(lowestP99(v))
 	}
 	for _, r := range v.unfair {
-		fmt.Fprintf(&b, " %s is not ranked: unfair (Jain %.2f, %d connection(s) without a reply): its latency covers only the replies it gave.", r.Model, r.Jain, r.ZeroConn)
+		fmt.Fprintf(&b, " %s is not ranked: unfair in its typical repetition (median Jain %.2f, %d connection(s) without a reply): its latency covers only the replies it gave.", r.Model, r.Jain, r.ZeroConn)
+	}
+	if len(v.ranked) > 0 {
+		for _, r := range v.busy {
+			fmt.Fprintf(&b, " %s is not ranked: the machine disturbed most of its repetitions, even after re-runs.", r.Model)
+		}
 	}
 	for _, r := range v.failed {
 		fmt.Fprintf(&b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, firstClause(r.Failures[0]))
@@ -407,6 +555,9 @@ func (r Row) cells() []string {
 	if r.Failed > 0 {
 		conns += fmt.Sprintf(" (%d)", r.Failed)
 	}
+	if r.EstWorst < r.Est {
+		conns += fmt.Sprintf(", worst %d", r.EstWorst)
+	}
 	dur := func(v float64) string { return Dur(int64(v)) }
 	rss, threads := unknown, unknown
 	if r.MaxRSS > 0 {
@@ -422,7 +573,7 @@ func (r Row) cells() []string {
 	}
 	return []string{r.Model, fmtStat(r.Throughput, Count, Compact), fmtStat(r.P50, dur, dur), fmtStat(r.P99, dur, dur), fmtStat(r.P999, dur, dur), maxLat,
 		fmtStat(r.CPUPerRep, dur, dur), fmtStat(r.Syscalls, perRep, perRep), fmtStat(r.CtxPerRep, perRep, perRep), rss, threads,
-		conns, strconv.FormatUint(r.Errors, 10), fmt.Sprintf("%.3f", r.Jain), r.noteLabels()}
+		conns, strconv.FormatUint(r.Errors, 10), r.FairnessText(), r.noteLabels()}
 }
 
 // fmtStat writes a median and, over several repetitions, its interval
@@ -440,7 +591,7 @@ func fmtStat(s Stat, center, ends func(float64) string) string {
 // noteLabels is the notes column: each warning's label, with how many
 // repetitions had it when not all did.
 func (r Row) noteLabels() string {
-	total := r.Reps + len(r.Failures)
+	total := r.Reps + len(r.Failures) + len(r.DisturbedFailures)
 	var parts []string
 	if n := len(r.Failures); n > 0 {
 		parts = append(parts, fmt.Sprintf("FAILED %d/%d", n, total))

@@ -37,7 +37,17 @@ func Summary(s *results.Suite, tables []Table) string {
 	if e := s.Environment.Emulated; e != "" {
 		fmt.Fprintf(&b, "- Emulated (%s): the numbers show correctness, not performance.\n", e)
 	}
-	b.WriteString("- One machine: server and load generator share this host and talk over loopback; a NIC, interrupts and a second host change the picture.\n")
+	if s.Network != "" || s.ServerEnvironment != nil {
+		fmt.Fprintf(&b, "- Two hosts: the servers ran on %s, the load generator here, over %s.\n", serverHost(s), networkOf(s))
+	} else {
+		b.WriteString("- One machine: server and load generator share this host and talk over loopback; a NIC, interrupts and a second host change the picture.\n")
+	}
+	if n, total, why := reruns(s); n > 0 {
+		fmt.Fprintf(&b, "- The machine disturbed %d of %d measurements (first: %s); they were measured again, up to %d time(s) each.\n", n, total, why, s.Config.Retries)
+	}
+	if bb := s.BusyBefore; bb != nil && bb.Unavailable == "" && (bb.ForeignCPUPct > 5 || bb.StealPct > 2) {
+		fmt.Fprintf(&b, "- Before measuring, the CPUs were already %.0f%% busy with other work (%.0f%% steal).\n", bb.ForeignCPUPct, bb.StealPct)
+	}
 	if reps := maxRep(s); reps < samplesNeeded(Alpha) {
 		fmt.Fprintf(&b, "- %d repetition(s): too few for any difference to be significant; use --repeat 5 or more.\n", reps)
 	}
@@ -49,6 +59,8 @@ func summaryLine(t Table) string {
 	v := judge(t)
 	var parts []string
 	switch {
+	case len(v.ranked) == 0 && len(v.busy) > 0 && len(v.failed) == 0 && len(v.unfair) == 0:
+		parts = append(parts, "the machine was busy: no verdict ("+joinAnd(modelNames(v.busy))+" disturbed even after re-runs)")
 	case len(v.ranked) == 0:
 		parts = append(parts, "no model measured fairly and without failure")
 	case len(v.ranked) == 1:
@@ -57,23 +69,43 @@ func summaryLine(t Table) string {
 		parts = append(parts, "too few repetitions to rank; highest median "+v.ranked[0].Model)
 	case len(v.level) > 1:
 		parts = append(parts, joinAnd(modelNames(v.level))+" level at the top")
+	case len(v.unsettled) > 0 && (len(v.below) == 0 || v.ranked[1].Model == v.unsettled[0].Model):
+		parts = append(parts, "highest median "+v.ranked[0].Model)
 	default:
 		lead := v.ranked[0]
 		parts = append(parts, fmt.Sprintf("%s leads (%.2f× %s)", lead.Model, lead.Throughput.Median/v.ranked[1].Throughput.Median, v.ranked[1].Model))
 	}
 	if v.decidable && len(v.ranked) > 1 {
-		var collapsed []string
+		lead := v.ranked[0]
+		if len(v.unsettled) > 0 {
+			parts = append(parts, "not told apart from "+lead.Model+" but further than the threshold: "+joinAnd(modelNames(v.unsettled)))
+		}
+		var lower, collapsed []string
 		for _, r := range v.below {
-			if r.Throughput.Median*collapseFactor < v.ranked[0].Throughput.Median {
-				collapsed = append(collapsed, fmt.Sprintf("%s %.1f× fewer", r.Model, v.ranked[0].Throughput.Median/r.Throughput.Median))
+			f := fmt.Sprintf("%s %.2f× fewer", r.Model, lead.Throughput.Median/r.Throughput.Median)
+			if r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+				collapsed = append(collapsed, f)
+			} else {
+				lower = append(lower, f)
 			}
+		}
+		if len(lower) > 0 {
+			parts = append(parts, "below: "+strings.Join(lower, ", "))
 		}
 		if len(collapsed) > 0 {
 			parts = append(parts, "collapsed: "+strings.Join(collapsed, ", "))
 		}
+		if l := v.cpuLine(); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	for _, r := range v.busy {
+		if len(v.ranked) > 0 || len(v.failed) > 0 || len(v.unfair) > 0 {
+			parts = append(parts, r.Model+" not ranked (the machine disturbed most repetitions)")
+		}
 	}
 	for _, r := range v.unfair {
-		parts = append(parts, fmt.Sprintf("%s unfair (Jain %.2f), not ranked", r.Model, r.Jain))
+		parts = append(parts, fmt.Sprintf("%s unfair (median Jain %.2f), not ranked", r.Model, r.Jain))
 	}
 	for _, r := range v.failed {
 		parts = append(parts, fmt.Sprintf("%s failed (%s)", r.Model, firstClause(r.Failures[0])))
@@ -117,4 +149,36 @@ func maxRep(s *results.Suite) int {
 		}
 	}
 	return reps
+}
+
+// reruns counts the measurements the machine disturbed (re-run or still
+// disturbed), of all measurements, with the first reason.
+func reruns(s *results.Suite) (n, total int, why string) {
+	for _, c := range s.Cells {
+		if c.Skipped != "" {
+			continue
+		}
+		total++
+		if c.Disturbed != "" {
+			n++
+			if why == "" {
+				why = c.Disturbed
+			}
+		}
+	}
+	return n, total, why
+}
+
+func serverHost(s *results.Suite) string {
+	if e := s.ServerEnvironment; e != nil && e.Host != "" {
+		return e.Host
+	}
+	return "another host"
+}
+
+func networkOf(s *results.Suite) string {
+	if s.Network != "" {
+		return s.Network
+	}
+	return "a network"
 }
