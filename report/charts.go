@@ -124,6 +124,22 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 			}
 		}
 		top := f.conns[len(f.conns)-1]
+		for _, spec := range []struct {
+			name, title, ylabel string
+			log                 bool
+			value               func(results.Interval, float64) float64
+		}{
+			{"over-time", "Replies/s over time", "replies/s (typical repetition)", false, func(iv results.Interval, secs float64) float64 { return float64(iv.Replies) / secs }},
+			{"p99-over-time", "p99 latency over time", "p99 (ms, log scale)", true, func(iv results.Interval, _ float64) float64 { return float64(iv.P99NS) / 1e6 }},
+		} {
+			file := spec.name + suffix + ".svg"
+			title := fmt.Sprintf("%s at %d connections (%s)%s", spec.title, top, desc, emu)
+			if ok, err := seriesChart(filepath.Join(dir, file), title, spec.ylabel, spec.log, f.byConn[top], spec.value); err != nil {
+				return charts, err
+			} else if ok {
+				charts = append(charts, Chart{Title: title, File: file})
+			}
+		}
 		file := "latency-spectrum" + suffix + ".svg"
 		title := fmt.Sprintf("Latency by percentile at %d connections (%s)%s", top, desc, emu)
 		if ok, err := spectrumChart(filepath.Join(dir, file), title, f.byConn[top]); err != nil {
@@ -296,6 +312,74 @@ func spectrumChart(path, title string, rows []Row) (bool, error) {
 	if !drawn {
 		return false, nil
 	}
+	return true, save(p, path)
+}
+
+// seriesChart draws each model's typical repetition over time, one point
+// per interval: time 0 is where the measured window opens, the warmup
+// before it (shaded by a vertical line at 0). Stalls, warm-up not yet
+// over and pauses that a window's totals hide show here.
+func seriesChart(path, title, ylabel string, logY bool, rows []Row, value func(results.Interval, float64) float64) (bool, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "seconds from the start of the measured window (warmup before 0)"
+	p.Y.Label.Text = ylabel
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	drawn := false
+	lowest, highest := math.Inf(1), 0.0
+	for _, r := range rows {
+		if r.series == nil || len(r.Failures) > 0 {
+			continue
+		}
+		ivs := r.series.Intervals
+		var pts plotter.XYs
+		for i, iv := range ivs {
+			end := iv.StartNS + r.series.IntervalNS
+			if i+1 < len(ivs) {
+				end = ivs[i+1].StartNS
+			}
+			secs := float64(end-iv.StartNS) / 1e9
+			if secs <= 0.001 {
+				continue // a sliver at a boundary
+			}
+			y := value(iv, secs)
+			if logY && y <= 0 {
+				continue
+			}
+			lowest, highest = math.Min(lowest, y), math.Max(highest, y)
+			pts = append(pts, plotter.XY{X: float64(iv.StartNS-r.warmupNS) / 1e9, Y: y})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		st := styleOf(r.Model)
+		line, points, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return false, err
+		}
+		line.Color, line.Dashes = st.color, st.dashes
+		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(2)
+		p.Add(line, points)
+		p.Legend.Add(r.Model, line, points)
+		drawn = true
+	}
+	if !drawn {
+		return false, nil
+	}
+	if logY {
+		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
+	} else {
+		p.Y.Min = 0
+	}
+	zero, err := plotter.NewLine(plotter.XYs{{X: 0, Y: p.Y.Min}, {X: 0, Y: math.Max(p.Y.Max, highest)}})
+	if err != nil {
+		return false, err
+	}
+	zero.Color, zero.Dashes = color.Gray{Y: 160}, []vg.Length{vg.Points(2), vg.Points(2)}
+	p.Add(zero)
 	return true, save(p, path)
 }
 

@@ -192,7 +192,9 @@ const boundedN = 6
 func FailedCells(s *results.Suite) []string {
 	var out []string
 	for _, c := range s.Cells {
-		if c.Failed() {
+		// A repetition that failed while the machine disturbed it is the
+		// machine's failure, not the model's: reported, never exit 1.
+		if c.Failed() && c.Disturbed == "" {
 			out = append(out, fmt.Sprintf("%s (%s) repetition %d: %s", c.Model, c.Scenario, c.Rep, c.Error))
 		}
 	}

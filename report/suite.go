@@ -68,6 +68,11 @@ type Row struct {
 	tput  []float64 // per repetition, for the tests
 	p99s  []float64
 	cpus  []float64 // server CPU per reply, per repetition
+	// series is the time series of the repetition whose throughput is
+	// the median's (nil when none was recorded), warmupNS its warmup.
+	series   *results.Series
+	warmupNS int64
+	allSer   []*results.Run
 }
 
 // Busy reports whether the machine disturbed most of the row's
@@ -192,6 +197,7 @@ func aggregate(model string, cells []results.Cell) Row {
 	r.ZeroConn, r.ZeroConnWorst = int(math.Round(summarize(smp.zero).Median)), int(slices.Max(smp.zero))
 	r.Est, r.EstWorst = int(math.Round(summarize(smp.est).Median)), int(slices.Min(smp.est))
 	r.cpus = smp.cpu
+	r.pickSeries()
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
 	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
@@ -218,6 +224,7 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 		r.hist.Merge(h)
 	}
 	smp.est = append(smp.est, float64(run.Connections.Established))
+	r.allSer = append(r.allSer, run)
 	r.Requested = max(r.Requested, run.Connections.Requested)
 	r.Failed = max(r.Failed, run.Connections.Failed)
 	r.Errors += run.Errors
@@ -245,6 +252,21 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	if u.CtxSwitchesPerReply != nil {
 		smp.ctxPerRep = append(smp.ctxPerRep, *u.CtxSwitchesPerReply)
 	}
+}
+
+// pickSeries keeps the time series of the repetition nearest the median
+// throughput: the typical one, for the over-time charts.
+func (r *Row) pickSeries() {
+	best := math.Inf(1)
+	for _, run := range r.allSer {
+		if run.Series == nil || len(run.Series.Intervals) == 0 {
+			continue
+		}
+		if d := math.Abs(run.ThroughputPerSec - r.Throughput.Median); d < best {
+			best, r.series, r.warmupNS = d, run.Series, run.Config.WarmupNS
+		}
+	}
+	r.allSer = nil
 }
 
 // addMachineNotes notes the repetitions the machine disturbed: those
@@ -781,7 +803,8 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 			{"when", e.Time.Format("2006-01-02 15:04 MST")},
 			{"server host / generator host", hosts(s, e)},
 			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
-			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat)},
+			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved%s", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat, repeatNote(c))},
+			{"machine before measuring", busyText(s.BusyBefore)},
 		} {
 			fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 		}
@@ -790,6 +813,29 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 
 // hosts says where the servers and the generator ran, and how they were
 // connected.
+// busyText says how busy the measured CPUs were before measuring.
+func busyText(b *results.Interference) string {
+	switch {
+	case b == nil:
+		return "not checked"
+	case b.Unavailable != "":
+		return "unavailable: " + b.Unavailable
+	}
+	return fmt.Sprintf("CPUs %s: %.0f%% busy with other work, %.0f%% steal (over 1 s)", cpuList(b.CPUs), b.ForeignCPUPct, b.StealPct)
+}
+
+// repeatNote says how the repetitions were chosen and re-run.
+func repeatNote(c results.SuiteConfig) string {
+	var s string
+	if c.RepeatWhy != "" {
+		s += " (" + c.RepeatWhy + ")"
+	}
+	if c.Retries > 0 {
+		s += fmt.Sprintf("; a repetition the machine disturbed was measured again, up to %d time(s)", c.Retries)
+	}
+	return s
+}
+
 func hosts(s *results.Suite, gen results.Environment) string {
 	describe := func(e results.Environment) string {
 		return fmt.Sprintf("%s (%s/%s %s, %d cores)", cmp.Or(e.Host, "unnamed"), e.OS, e.Arch, e.Kernel, e.Cores)

@@ -142,7 +142,7 @@ func maxRep(s *results.Suite) int {
 	n := map[key]int{}
 	reps := 0
 	for _, c := range s.Cells {
-		if c.Skipped == "" {
+		if c.Counted() {
 			k := key{c.Model, c.Scenario}
 			n[k]++
 			reps = max(reps, n[k])
@@ -181,4 +181,59 @@ func networkOf(s *results.Suite) string {
 		return s.Network
 	}
 	return "a network"
+}
+
+// Settler tells --repeat auto when to stop: when a round leaves every
+// table's verdict — the leaders, the level, the told-apart and the
+// unsettled models — as the round before left it, and no table has
+// models it can't yet tell apart for want of repetitions.
+type Settler struct{ last string }
+
+// Settled reports whether s's verdicts are stable since the last call,
+// and why (not).
+func (st *Settler) Settled(s *results.Suite) (bool, string) {
+	var key strings.Builder
+	open := 0
+	for _, t := range Tables(s) {
+		v := judge(t)
+		fmt.Fprintf(&key, "%v|%v|%v|%v|%v|%v;", modelNames(v.level), modelNames(v.below), modelNames(v.unsettled),
+			modelNames(v.unfair), modelNames(v.failed), modelNames(v.busy))
+		if !v.decidable && len(v.ranked) > 1 {
+			open++
+		}
+		open += len(v.unsettled)
+	}
+	k := key.String()
+	same := k == st.last
+	st.last = k
+	switch {
+	case open > 0:
+		return false, fmt.Sprintf("%d model(s) not yet told apart from their leader though far from it", open)
+	case !same:
+		return false, "the verdicts changed in the last round"
+	}
+	return true, "two rounds in a row gave the same leaders and the same told-apart models"
+}
+
+// Order is one verdict that a model beat another in a scenario.
+type Order struct {
+	Scenario      results.Scenario
+	Higher, Lower string
+}
+
+// ToldApart lists, for every table of s, the models its verdict tells
+// apart below the leader: what two runs of the same setup must never
+// contradict.
+func ToldApart(s *results.Suite) []Order {
+	var out []Order
+	for _, t := range Tables(s) {
+		v := judge(t)
+		if len(v.ranked) == 0 || !v.decidable {
+			continue
+		}
+		for _, r := range v.below {
+			out = append(out, Order{t.Scenario, v.ranked[0].Model, r.Model})
+		}
+	}
+	return out
 }

@@ -81,6 +81,9 @@ type SuiteConfig struct {
 	Repeat     int      `json:"repeat"`
 	// Retries is how many times a disturbed repetition is measured again.
 	Retries int `json:"retries,omitempty"`
+	// RepeatWhy, with --repeat auto, says how many repetitions ran and
+	// why they stopped there.
+	RepeatWhy string `json:"repeat_why,omitempty"`
 	ServerCPUs []int    `json:"server_cpus,omitempty"`
 	ClientCPUs []int    `json:"client_cpus,omitempty"`
 }
@@ -140,10 +143,10 @@ type Interference struct {
 
 // Measured reports whether the cell ran to the end without failing: only
 // such cells are ranked, summarised and charted.
-func (c Cell) Measured() bool { return c.Run != nil && c.Error == "" && c.Skipped == "" }
+func (c Cell) Measured() bool { return c.Run != nil && c.Error == "" && c.Counted() }
 
 // Failed reports whether the cell should have run and did not succeed.
-func (c Cell) Failed() bool { return c.Skipped == "" && c.Error != "" }
+func (c Cell) Failed() bool { return c.Counted() && c.Error != "" }
 
 // AllWarnings is every warning of the cell: its run's and its own.
 func (c Cell) AllWarnings() []string {

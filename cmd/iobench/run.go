@@ -30,8 +30,10 @@ import (
 type runFlags struct {
 	models, conns, sizes, works string
 	mode                        string
-	depth, idle, repeat         int
+	depth, idle                 int
+	repeat                      string
 	retries                     int
+	budget                      time.Duration
 	rate                        float64
 	duration, warmup            time.Duration
 	serverCPUs, clientCPUs      string
@@ -48,7 +50,9 @@ type runFlags struct {
 // models apart (it needs ≥ 4 per side at 0.05), in about the time one
 // repetition of 2 s cells took.
 const (
-	defaultRepeat  = 5
+	defaultRepeat = 5
+	// --repeat auto adds rounds from defaultRepeat up to autoRepeatMax.
+	autoRepeatMax  = 10
 	defaultRetries = 2
 	// busyCheck is how long run watches the CPUs before measuring.
 	busyCheck       = time.Second
@@ -100,7 +104,8 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.IntVar(&f.idle, "idle-conns", 0, "extra silent connections in every cell")
 	fl.DurationVar(&f.duration, "duration", defaultDuration, "measured time per cell")
 	fl.DurationVar(&f.warmup, "warmup", defaultWarmup, "warmup per cell, excluded")
-	fl.IntVar(&f.repeat, "repeat", defaultRepeat, "repetitions of every cell, interleaved (≥ 4 to rank, ≥ 6 for 95% intervals)")
+	fl.StringVar(&f.repeat, "repeat", "auto", "repetitions of every cell, interleaved (≥ 4 to rank, ≥ 6 for 95% intervals), or auto: from 5, adding rounds until the verdicts hold (at most 10)")
+	fl.DurationVar(&f.budget, "budget", 0, "with --repeat auto: add no round that would end past this much time (0 = no limit)")
 	fl.IntVar(&f.retries, "retries", defaultRetries, "measure a repetition again, up to this many times, when the machine disturbed it (other processes or the hypervisor on the measured CPUs, a stall of both sides)")
 	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: first half of this machine's)")
 	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the other half)")
@@ -128,8 +133,20 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	}
 	cfg := matrix.Config{
 		Mode: loadgen.Mode(f.mode), Depth: f.depth, Rate: f.rate, IdleConns: f.idle,
-		Duration: f.duration, Warmup: f.warmup, Repeat: f.repeat, Version: buildinfo.Version(),
+		Duration: f.duration, Warmup: f.warmup, Version: buildinfo.Version(),
 		Retries: f.retries, BusyCheck: busyCheck,
+	}
+	switch n, err := strconv.Atoi(f.repeat); {
+	case f.repeat == "auto":
+		cfg.Repeat = autoRepeatMax
+		cfg.Auto = &matrix.Auto{Min: defaultRepeat, Budget: f.budget, Settled: new(report.Settler).Settled}
+	case err != nil || n < 1:
+		return cfg, usageErr("run: --repeat %q: want a count of at least 1, or auto", f.repeat)
+	default:
+		cfg.Repeat = n
+	}
+	if f.budget < 0 {
+		return cfg, usageErr("run: --budget %v: want 0 (none) or more", f.budget)
 	}
 	if f.retries < 0 || f.retries > 10 {
 		return cfg, usageErr("run: --retries %d: want 0 to 10", f.retries)
@@ -175,8 +192,6 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		cfg.Works = append(cfg.Works, w)
 	}
 	switch {
-	case f.repeat < 1:
-		return cfg, usageErr("run: --repeat %d: want at least 1", f.repeat)
 	case f.duration <= 0:
 		return cfg, usageErr("run: --duration %v: want more than 0", f.duration)
 	case f.warmup < 0:
@@ -350,7 +365,13 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
+	if a := cfg.Auto; a != nil {
+		perRep := took / time.Duration(cfg.Repeat)
+		fmt.Fprintf(stderr, "iobench run: %d to %d cells (%d to %d repetitions, until the verdicts hold), about %s to %s; writing %s\n",
+			cells/cfg.Repeat*a.Min, cells, a.Min, cfg.Repeat, (perRep * time.Duration(a.Min)).Round(time.Second), took.Round(time.Second), out)
+	} else {
+		fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
+	}
 	resultsPath := filepath.Join(out, "results.json")
 	var checkpointErr error
 	cfg.Checkpoint = func(s *results.Suite) { checkpointErr = s.WriteFile(resultsPath) }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"iobench/report"
 	"iobench/results"
 )
 
@@ -317,4 +318,97 @@ func TestWineAgent(t *testing.T) {
 // loaded machine (a few hundred replies) may honestly read 0.
 func noCPU(c results.Cell) bool {
 	return c.Server.UserNS+c.Server.SysNS == 0 && c.Run.Replies > 5000
+}
+
+// disturb hogs CPU 0 and then CPU 1 — the server's and the generator's
+// by default — for 200 ms of every second until the test ends, as a
+// neighbour on a shared machine does.
+func disturb(t *testing.T) {
+	t.Helper()
+	hog := exec.Command("sh", "-c", "while :; do :; done")
+	if err := hog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for cpu := 0; ; cpu = 1 - cpu {
+			_ = exec.Command("taskset", "-p", "-c", strconv.Itoa(cpu), strconv.Itoa(hog.Process.Pid)).Run()
+			hog.Process.Signal(syscall.SIGCONT)
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			hog.Process.Signal(syscall.SIGSTOP)
+			select {
+			case <-done:
+				return
+			case <-time.After(800 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		<-stopped
+		hog.Process.Kill()
+		hog.Wait()
+	})
+}
+
+// TestRunDisturbed: under a neighbour hogging the measured CPUs, runs
+// re-measure the repetitions it disturbed and say so, fail or call unfair
+// no model a quiet run does not, and two runs never order the same pair
+// of models in opposite directions.
+func TestRunDisturbed(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("skipped: taskset (util-linux) is not installed")
+	}
+	if runtime.NumCPU() < 2 {
+		t.Skip("skipped: one CPU: server and generator are not pinned apart")
+	}
+	disturb(t)
+	var suites []*results.Suite
+	reruns := 0
+	for i := range 2 {
+		out := t.TempDir()
+		cmd := iobench(t, "run", "--models", "epoll,nonblocking", "--conns", "10", "--duration", "200ms", "--warmup", "100ms",
+			"--repeat", "5", "--out", out, "--quiet")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("run %d under a neighbour: %v (want exit 0: no failure is the model's)\n%s", i, err, b)
+		}
+		s, err := results.ReadSuite(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range s.Cells {
+			if c.Superseded {
+				reruns++
+				if c.Disturbed == "" {
+					t.Errorf("a re-run cell without its reason: %+v", c)
+				}
+			}
+		}
+		md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+		for _, tb := range report.Tables(s) {
+			for _, r := range tb.Rows {
+				if r.Reps > 0 && !r.Fair() && !r.Busy() {
+					t.Errorf("run %d: %s unfair (median Jain %.2f) under a neighbour:\n%s", i, r.Model, r.Jain, md)
+				}
+			}
+		}
+		suites = append(suites, s)
+	}
+	if reruns == 0 {
+		t.Errorf("no repetition was re-run: the neighbour went unnoticed")
+	}
+	for _, a := range report.ToldApart(suites[0]) {
+		for _, b := range report.ToldApart(suites[1]) {
+			if a.Scenario == b.Scenario && a.Higher == b.Lower && a.Lower == b.Higher {
+				t.Errorf("run 1 put %s above %s, run 2 the other way round", a.Higher, a.Lower)
+			}
+		}
+	}
 }

@@ -19,11 +19,16 @@ const (
 	// foreignLimit: other processes used more than 5% of the watched
 	// CPUs' time...
 	foreignLimit = 5.0
-	// ...and more than this, since /proc/stat counts in 10 ms ticks per
-	// CPU and a few ticks either way are its resolution, not a neighbour.
-	foreignFloor = 30 * time.Millisecond
-	// stealLimit: the hypervisor took more than 2% of them.
+	// ...and more than this, since /proc/stat and the server's
+	// /proc/PID/stat count in 10 ms ticks, each truncated on its own:
+	// up to about four ticks either way are their resolution, not a
+	// neighbour (a quiet machine showed 0–10% of 200 ms windows on two
+	// CPUs, never more than 4 ticks).
+	foreignFloor = 50 * time.Millisecond
+	// stealLimit: the hypervisor took more than 2% of them, and at least
+	// stealFloor (two ticks).
 	stealLimit = 2.0
+	stealFloor = 20 * time.Millisecond
 	// impossibleSlack: a server that used more CPU than its CPUs had over
 	// the window by more than this is a measuring error (ticks again).
 	impossibleSlack = 1.10
@@ -108,7 +113,8 @@ func (w *watcher) measure(own int64) *results.Interference {
 	return in
 }
 
-// foreignNS is the foreign CPU time a percentage stands for.
+// foreignNS is the CPU time a percentage of the watched CPUs' window
+// stands for.
 func (w *watcher) foreignNS(pct float64) time.Duration {
 	return time.Duration(pct / 100 * float64(w.endAt.Sub(w.startAt)) * float64(len(w.cpus)))
 }
@@ -146,7 +152,7 @@ func judgeCell(cfg Config, c *results.Cell, w *watcher) {
 		if in.ForeignCPUPct > foreignLimit && w.foreignNS(in.ForeignCPUPct) > foreignFloor {
 			why = append(why, fmt.Sprintf("foreign CPU %.0f%% (other processes on CPUs %s)", in.ForeignCPUPct, cpuListString(w.cpus)))
 		}
-		if in.StealPct > stealLimit {
+		if in.StealPct > stealLimit && w.foreignNS(in.StealPct) > stealFloor {
 			why = append(why, fmt.Sprintf("steal %.0f%% (the hypervisor took the CPUs)", in.StealPct))
 		}
 	}

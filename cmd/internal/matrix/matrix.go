@@ -32,6 +32,10 @@ type Config struct {
 	Duration  time.Duration
 	Warmup    time.Duration
 	Repeat    int
+	// Auto, when set, makes Repeat a cap: after Auto.Min rounds, rounds
+	// are added until Auto.Settled says the verdicts hold, Repeat is
+	// reached or Auto.Budget has passed.
+	Auto *Auto
 	// Retries: a repetition disturbed by the machine (interference.go) is
 	// measured again, at the end of its round, up to this many times.
 	Retries int
@@ -54,6 +58,15 @@ type Config struct {
 	Checkpoint func(*results.Suite)
 	// Logf receives notices (a server that did not stop cleanly).
 	Logf func(format string, args ...any)
+}
+
+// Auto is --repeat auto's rule.
+type Auto struct {
+	Min    int
+	Budget time.Duration // 0: none
+	// Settled says, after a round, whether the suite's verdicts are
+	// stable, and in a few words why or why not.
+	Settled func(*results.Suite) (bool, string)
 }
 
 // Remote describes the server host of a run across machines.
@@ -102,6 +115,13 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		}
 	}
 	cells := Plan(cfg)
+	began := time.Now()
+	if a := cfg.Auto; a != nil {
+		cells = nil
+		for rep := 1; rep <= min(a.Min, cfg.Repeat); rep++ {
+			cells = append(cells, planRound(cfg, rep)...)
+		}
+	}
 	for i := 0; i < len(cells); i++ {
 		if cfg.Progress != nil {
 			cfg.Progress(i, len(cells), cells[i])
@@ -127,6 +147,9 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			cells = rerun(cells, i, c)
 		}
 		suite.Cells = append(suite.Cells, c)
+		if a := cfg.Auto; a != nil && i == len(cells)-1 && !suite.Interrupted {
+			cells = append(cells, autoRound(cfg, suite, c.Rep, began)...)
+		}
 		if cfg.Checkpoint != nil {
 			cfg.Checkpoint(suite)
 		}
@@ -138,6 +161,29 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		cfg.Progress(len(suite.Cells), len(cells), results.Cell{})
 	}
 	return suite, nil
+}
+
+// autoRound decides, after round rep, whether --repeat auto runs another
+// round: the next round's cells, or none (the reason is in the suite).
+func autoRound(cfg Config, suite *results.Suite, rep int, began time.Time) []results.Cell {
+	a := cfg.Auto
+	settled, why := a.Settled(suite)
+	elapsed := time.Since(began)
+	perRound := elapsed / time.Duration(rep)
+	switch {
+	case rep < a.Min:
+		return nil // fewer than asked could run (interrupted)
+	case settled:
+		suite.Config.RepeatWhy = fmt.Sprintf("auto: %d rounds; stopped when the verdicts held: %s", rep, why)
+	case rep >= cfg.Repeat:
+		suite.Config.RepeatWhy = fmt.Sprintf("auto: %d rounds, the cap; not settled: %s", rep, why)
+	case a.Budget > 0 && elapsed+perRound > a.Budget:
+		suite.Config.RepeatWhy = fmt.Sprintf("auto: %d rounds; the --budget %s allows no more; not settled: %s", rep, a.Budget, why)
+	default:
+		return planRound(cfg, rep+1)
+	}
+	suite.Config.Repeat = rep
+	return nil
 }
 
 // rerun schedules cell i (disturbed) again at the end of its round, so
@@ -174,6 +220,15 @@ func modelInfo(names []string) []results.ModelInfo {
 func Plan(cfg Config) []results.Cell {
 	var cells []results.Cell
 	for rep := 1; rep <= cfg.Repeat; rep++ {
+		cells = append(cells, planRound(cfg, rep)...)
+	}
+	return cells
+}
+
+// planRound is one repetition of every cell.
+func planRound(cfg Config, rep int) []results.Cell {
+	var cells []results.Cell
+	{
 		for _, work := range cfg.Works {
 			for _, size := range cfg.Sizes {
 				for _, conns := range cfg.Conns {
