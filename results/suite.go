@@ -83,9 +83,9 @@ type SuiteConfig struct {
 	Retries int `json:"retries,omitempty"`
 	// RepeatWhy, with --repeat auto, says how many repetitions ran and
 	// why they stopped there.
-	RepeatWhy string `json:"repeat_why,omitempty"`
-	ServerCPUs []int    `json:"server_cpus,omitempty"`
-	ClientCPUs []int    `json:"client_cpus,omitempty"`
+	RepeatWhy  string `json:"repeat_why,omitempty"`
+	ServerCPUs []int  `json:"server_cpus,omitempty"`
+	ClientCPUs []int  `json:"client_cpus,omitempty"`
 }
 
 // Cell is one model × scenario × repetition.
