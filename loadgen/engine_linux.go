@@ -17,10 +17,21 @@ import (
 )
 
 func newEngine(cfg Config) engine {
-	if cfg.Engine == "net" {
+	switch cfg.Engine {
+	case "net":
 		return &netEngine{}
+	case "uring":
+		return &uringEngine{}
 	}
 	return &epollEngine{}
+}
+
+// engineUnavailable says why engine can't run on this machine, or nil.
+func engineUnavailable(engine string) error {
+	if engine == "uring" {
+		return probeUringEngine()
+	}
+	return nil
 }
 
 // epollEngine drives connections from Workers threads, each an epoll loop

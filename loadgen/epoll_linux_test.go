@@ -64,3 +64,12 @@ func TestFDLimit(t *testing.T) {
 		})
 	}
 }
+
+// uringEngines is the uring engine where io_uring has what it needs;
+// every engine test then runs on it too.
+func uringEngines() []string {
+	if loadgen.UringUnavailable() != nil {
+		return nil
+	}
+	return []string{"uring"}
+}

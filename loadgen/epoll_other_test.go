@@ -3,3 +3,5 @@
 package loadgen_test
 
 const loadgenHasEpoll = false
+
+func uringEngines() []string { return nil }

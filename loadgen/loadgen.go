@@ -164,6 +164,8 @@ func (c *Config) Normalize() error {
 		return errors.New("loadgen: --rate applies only to --mode rate")
 	case c.Duration < 0 || c.Warmup < 0 || c.ConnectTimeout < 0:
 		return errors.New("loadgen: durations must not be negative")
+	case c.Engine != "" && c.Engine != "epoll" && c.Engine != "net" && c.Engine != "uring":
+		return fmt.Errorf("loadgen: --engine %q: want epoll, uring or net", c.Engine)
 	case c.Interval < time.Millisecond || c.Interval > time.Hour:
 		return fmt.Errorf("loadgen: --interval %s: want 1ms to 1h", c.Interval)
 	case c.StallAfter < time.Millisecond:

@@ -90,7 +90,7 @@ func (s *testServer) serve(c net.Conn) {
 // engines are the load engines this OS has.
 func engines() []string {
 	if loadgenHasEpoll {
-		return []string{"epoll", "net"}
+		return append([]string{"epoll", "net"}, uringEngines()...)
 	}
 	return []string{"net"}
 }

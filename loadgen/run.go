@@ -191,6 +191,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	if err := CheckFDs(cfg.Conns + cfg.IdleConns); err != nil {
 		return nil, err
 	}
+	if err := engineUnavailable(cfg.Engine); err != nil {
+		return nil, fmt.Errorf("loadgen: --engine %s: %w", cfg.Engine, err)
+	}
 	e := newEngine(cfg)
 	return run(ctx, cfg, e)
 }

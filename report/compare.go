@@ -194,7 +194,7 @@ func FailedCells(s *results.Suite) []string {
 	for _, c := range s.Cells {
 		// A repetition that failed while the machine disturbed it is the
 		// machine's failure, not the model's: reported, never exit 1.
-		if c.Failed() && c.Disturbed == "" {
+		if c.Failed() && !c.Excused() {
 			out = append(out, fmt.Sprintf("%s (%s) repetition %d: %s", c.Model, c.Scenario, c.Rep, c.Error))
 		}
 	}

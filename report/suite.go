@@ -177,7 +177,7 @@ func aggregate(model string, cells []results.Cell) Row {
 		}
 		r.addNotes(c.AllWarnings())
 		if c.Failed() {
-			if c.Disturbed != "" {
+			if c.Excused() {
 				r.DisturbedFailures = append(r.DisturbedFailures, c.Error)
 			} else {
 				r.Failures = append(r.Failures, c.Error)

@@ -118,6 +118,24 @@ type Cell struct {
 	Attempt int `json:"attempt,omitempty"`
 }
 
+// ServerFault reports whether the cell failed in a way only the server
+// can explain, however busy the machine: it died, corrupted a reply, or
+// closed or reset busy connections. A busy machine explains no reply or
+// a stall; never these, so they are never re-run away.
+func (c Cell) ServerFault() bool {
+	if c.Error == "" {
+		return false
+	}
+	if c.Server != nil && c.Server.DiedDuringRun {
+		return true
+	}
+	return c.Run != nil && (c.Run.Errors > 0 || c.Run.Connections.ClosedByPeer > 0)
+}
+
+// Excused reports whether a failed cell's failure is the machine's: it
+// was disturbed, and the failure is not the server's own.
+func (c Cell) Excused() bool { return c.Disturbed != "" && !c.ServerFault() }
+
 // Counted reports whether the cell is one of its model's repetitions
 // (not skipped, not replaced by a re-run).
 func (c Cell) Counted() bool { return c.Skipped == "" && !c.Superseded }

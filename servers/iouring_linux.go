@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
@@ -258,7 +257,7 @@ func (s *iouringServer) loop() error {
 	_ = ring.RegisterRingFd()
 	// This thread waits in the kernel unseen by the scheduler, holding
 	// its P: the process gets one more for as long (see Ring.Submit).
-	defer reserveP()()
+	defer uring.ReserveP()()
 	ring.WaitUnseen = true
 	st := &ringState{s: s, ring: ring, multi: true}
 	st.multishot = s.cfg.Workers == 0 && s.cfg.Recv != RecvSingle && probeMultishot() == nil
@@ -320,29 +319,6 @@ func (s *iouringServer) loop() error {
 	}
 	return serveErr
 }
-
-// reserveP raises GOMAXPROCS by one until the returned release is
-// called: a ring thread waiting unseen by the scheduler holds a P, and
-// without a spare one the process's other goroutines (a client in the
-// same process, the signal handler, Close) would wait for the runtime's
-// 10 ms preemption every time. It is a global because GOMAXPROCS is;
-// rings in one process share it, and setting it disables the runtime's
-// own updates of it, as any explicit setting does.
-func reserveP() (release func()) {
-	pReserve.Lock()
-	defer pReserve.Unlock()
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			pReserve.Lock()
-			defer pReserve.Unlock()
-			runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)-1))
-		})
-	}
-}
-
-var pReserve sync.Mutex
 
 // defaultBufRingSize is how many provided buffers --buf-ring registers.
 const defaultBufRingSize = 512

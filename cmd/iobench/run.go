@@ -141,7 +141,7 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		cfg.Repeat = autoRepeatMax
 		cfg.Auto = &matrix.Auto{Min: defaultRepeat, Budget: f.budget, Settled: new(report.Settler).Settled}
 	case err != nil || n < 1:
-		return cfg, usageErr("run: --repeat %q: want a count of at least 1, or auto", f.repeat)
+		return cfg, usageErr("run: --repeat %s: want a count of at least 1, or auto", f.repeat)
 	default:
 		cfg.Repeat = n
 	}

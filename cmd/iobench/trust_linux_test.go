@@ -43,6 +43,9 @@ func TestRunServerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range s.Cells {
+		if !c.Counted() {
+			continue // a measurement the machine disturbed, measured again
+		}
 		switch c.Model {
 		case "epoll":
 			if !c.Failed() || c.Server == nil || !c.Server.DiedDuringRun || !strings.Contains(c.Error, "exited during the run") {

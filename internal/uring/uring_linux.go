@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -301,7 +302,7 @@ func (r *Ring) SQE() *SQE {
 // the server's samples in nanosleep and context switches, and 1.12× the C
 // reference's CPU per round trip (1.03× unseen). An unseen wait holds the
 // thread's P, so the caller must give the process a P to spare for it
-// (see servers' reserveP); the runtime's preemption signal still
+// (ReserveP); the runtime's preemption signal still
 // interrupts it every 10 ms, and the wait yields then.
 func (r *Ring) Submit(wait uint32) error {
 	atomic.StoreUint32(r.sqTail, r.tail)
@@ -552,4 +553,37 @@ func (s *SQE) PrepRecvSelect(fd int, group uint16, userData uint64) {
 	s.Opcode, s.Fd, s.UserData = OpRecv, int32(fd), userData
 	s.Flags |= SQEBufferSelect
 	s.BufIndex = group
+}
+
+// ReserveP raises GOMAXPROCS by one until the returned release is
+// called: a ring thread waiting unseen by the scheduler (WaitUnseen)
+// holds a P, and without a spare one the process's other goroutines (a
+// peer in the same process, the signal handler, a progress ticker) would
+// wait for the runtime's 10 ms preemption every time. It is a global
+// because GOMAXPROCS is; rings in one process share it, and setting it
+// disables the runtime's own updates of it, as any explicit setting does.
+func ReserveP() (release func()) {
+	pReserve.Lock()
+	defer pReserve.Unlock()
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pReserve.Lock()
+			defer pReserve.Unlock()
+			runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)-1))
+		})
+	}
+}
+
+var pReserve sync.Mutex
+
+// OpTimeout completes after a time (IORING_OP_TIMEOUT, 5.4) with -ETIME.
+const OpTimeout = 11
+
+// PrepTimeout: a completion after ts (relative), which the caller keeps
+// alive until it arrives.
+func (s *SQE) PrepTimeout(ts *unix.Timespec, userData uint64) {
+	s.Opcode, s.Fd, s.UserData = OpTimeout, -1, userData
+	s.Addr, s.Len = uint64(uintptr(unsafe.Pointer(ts))), 1
 }

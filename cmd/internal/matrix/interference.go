@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -49,19 +50,37 @@ type watcher struct {
 // server's and the generator's, or every CPU when nothing is pinned.
 // With the servers on another host only the generator's are here.
 func watchedCPUs(cfg Config) []int {
+	if sameMachine(cfg) {
+		return allCPUs()
+	}
 	var cpus []int
 	if cfg.Remote == nil {
 		cpus = append(cpus, cfg.ServerCPUs...)
 	}
 	cpus = append(cpus, cfg.ClientCPUs...)
 	if len(cpus) == 0 || (cfg.Remote == nil && len(cfg.ServerCPUs) == 0) {
-		cpus = cpus[:0]
-		for i := range runtime.NumCPU() {
-			cpus = append(cpus, i)
-		}
+		return allCPUs()
 	}
 	slices.Sort(cpus)
 	return slices.Compact(cpus)
+}
+
+func allCPUs() []int {
+	cpus := make([]int, runtime.NumCPU())
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
+}
+
+// sameMachine: the servers run on an agent on this very machine (in
+// another network namespace, say): their CPU is then on these CPUs too.
+func sameMachine(cfg Config) bool {
+	if cfg.Remote == nil {
+		return false
+	}
+	host, err := os.Hostname()
+	return err == nil && host == cfg.Remote.Environment.Host
 }
 
 func (w *watcher) mark(end bool) {
@@ -132,7 +151,7 @@ func judgeCell(cfg Config, c *results.Cell, w *watcher) {
 		server = u.UserNS + u.SysNS
 	}
 	own = run.Client.UserNS + run.Client.SysNS
-	if cfg.Remote == nil {
+	if cfg.Remote == nil || sameMachine(cfg) {
 		own += server
 	}
 	in := w.measure(own)

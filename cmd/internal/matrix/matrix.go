@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		if c.Run != nil && c.Run.Interrupted {
 			suite.Interrupted = true
 		}
-		if c.Disturbed != "" && c.Attempt < cfg.Retries && !suite.Interrupted {
+		if c.Disturbed != "" && !c.ServerFault() && c.Attempt < cfg.Retries && !suite.Interrupted {
 			c.Superseded = true
 			cells = rerun(cells, i, c)
 		}
