@@ -22,6 +22,13 @@ func newEngine(cfg Config) engine {
 		return &netEngine{}
 	case "uring":
 		return &uringEngine{}
+	case "":
+		// The default: the cheaper engine where the kernel has what it
+		// needs (measured: 0.89× the epoll engine's CPU per round trip,
+		// servers/testdata/cref/compare-client.sh), else epoll.
+		if probeUringEngine() == nil {
+			return &uringEngine{}
+		}
 	}
 	return &epollEngine{}
 }

@@ -88,7 +88,7 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 	fl.DurationVar(&f.cfg.ConnectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "give up on a connection after this long")
 	fl.IntVar(&f.cfg.IdleConns, "idle-conns", 0, "extra connections that stay silent all run")
 	fl.IntVar(&f.cfg.Workers, "workers", 0, "threads driving connections (0 = one per usable CPU)")
-	fl.StringVar(&f.cfg.Engine, "engine", "", "epoll (Linux default), uring (io_uring: multishot recv into a buffer ring, batched sends) or net (portable)")
+	fl.StringVar(&f.cfg.Engine, "engine", "", "uring (Linux default where io_uring has multishot recv and buffer rings: cheapest), epoll (the Linux fallback) or net (portable)")
 	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file (- for stdout; the summary then goes to stderr)")
 	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file")
 	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the load (0 ≤ I < N): this process's share of --conns, --idle-conns and --rate; iobench merge joins the shards")
