@@ -94,8 +94,14 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	if token == "" && (ip == nil || !ip.IsLoopback()) {
 		return usageErr("agent: listening on %s (not loopback) needs a token: --token-file F or %s", f.listen, tokenEnv)
 	}
-	if f.lease <= 0 {
-		return usageErr("agent: --lease %v: want more than 0", f.lease)
+	if token != "" && len(token) < agent.MinTokenLen {
+		return usageErr("agent: the token is %d bytes: want at least %d (e.g. head -c 24 /dev/urandom | base64)", len(token), agent.MinTokenLen)
+	}
+	if f.lease < agent.MinLease {
+		return usageErr("agent: --lease %v: want at least %v (the runner renews a third of the way through, at most every 100ms)", f.lease, agent.MinLease)
+	}
+	if ip != nil && ip.IsUnspecified() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "iobench agent: listening on every interface (%s); its model servers bind the address each runner reached\n", f.listen)
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErr("agent: give both --tls-cert and --tls-key, or neither")
@@ -121,7 +127,9 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	a := &agent.Agent{Launcher: matrix.Launcher{Cmd: []string{exe}}, Token: token, Lease: f.lease, Version: buildinfo.Version(),
-		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "iobench agent: "+format+"\n", args...) }}
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(stderr, "%s iobench agent: "+format+"\n", append([]any{time.Now().UTC().Format(time.RFC3339)}, args...)...)
+		}}
 	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "agent listening on %s\n", ln.Addr()); err != nil {
 		return err
 	}
@@ -132,7 +140,12 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 		a.Expire(ctx)
 		close(expired)
 	}()
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Every connection is bounded in time and in number, whoever sends
+	// it: a client that holds connections open (idle, or sending slowly,
+	// with or without a token) can't use up the agent's descriptors.
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 30 * time.Second}
+	ln = agent.LimitListener(ln, agent.MaxConns)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,8 @@ func TestAgentRefusals(t *testing.T) {
 		{matrix.Spec{Model: "nosuch", Work: "none"}, "unknown model"},
 		{matrix.Spec{Model: "gonet", Work: "fast"}, "bad work"},
 		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{4000}}, "CPU 4000"},
+		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{-64}}, "CPU -64 does not exist"},
+		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{-1}}, "CPU -1 does not exist"},
 	} {
 		if _, err := c.Start(ctx, tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("start %+v: %v; want %q", tc.spec, err, tc.want)
@@ -113,4 +116,115 @@ func TestTLSPin(t *testing.T) {
 	if _, err := Dial(ctx, ClientConfig{Addr: strings.TrimPrefix(ts.URL, "https://"), Token: "t", Pin: hex.EncodeToString(sum[:])}); err == nil {
 		t.Error("a wrong pin was accepted")
 	}
+}
+
+// TestAuthScheme: the token counts only after "Bearer " (the scheme
+// case-insensitive, RFC 6750); a bare token is refused.
+func TestAuthScheme(t *testing.T) {
+	_, ts := newTestAgent(t, "right-token-0123456789")
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer right-token-0123456789", http.StatusOK},
+		{"bearer right-token-0123456789", http.StatusOK},
+		{"right-token-0123456789", http.StatusUnauthorized},
+		{"Basic right-token-0123456789", http.StatusUnauthorized},
+		{"Bearer wrong", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+pathHello, nil)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization: %q: status %d, want %d", tc.header, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// fakeServer is a server that counts its stops.
+type fakeServer struct{ stops int }
+
+func (f *fakeServer) Addr() string  { return "127.0.0.1:1" }
+func (f *fakeServer) Mark(end bool) {}
+func (f *fakeServer) Stop(uint64) matrix.Stopped {
+	f.stops++
+	return matrix.Stopped{Clean: true}
+}
+
+// TestStopOnce: a second stop of a server, or one after its session
+// ended, is a 404, never a second stop (it was a panic: close of a closed
+// channel).
+func TestStopOnce(t *testing.T) {
+	a, ts := newTestAgent(t, "")
+	ctx := context.Background()
+	c, err := Dial(ctx, ClientConfig{Addr: addr(ts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := &fakeServer{}
+	a.mu.Lock()
+	a.servers["1"] = f
+	a.mu.Unlock()
+	for i, want := range []int{http.StatusOK, http.StatusNotFound} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+pathServers+"/1/stop", strings.NewReader(`{"replies":0}`))
+		req.Header.Set(sessionHeader, c.id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("stop %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	if f.stops != 1 {
+		t.Errorf("stopped %d times, want once", f.stops)
+	}
+}
+
+// TestLimitListener: past its limit the listener accepts no more until a
+// connection closes.
+func TestLimitListener(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitListener(inner, 2)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted past the limit of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("closing one did not let the third in")
+	}
+	second.Close()
 }

@@ -19,6 +19,53 @@ import (
 	"iobench/servers"
 )
 
+// Limits of the agent (docs/distributed.md, security model).
+const (
+	// MinTokenLen: a shorter token is refused when the agent starts.
+	MinTokenLen = 16
+	// MinLease: a shorter lease would expire between a runner's renewals.
+	MinLease = time.Second
+	// MaxServers is how many servers one session may have running.
+	MaxServers = 8
+	// MaxConns is how many connections the agent holds at once; more
+	// wait in the listen backlog.
+	MaxConns = 64
+	// failDelay slows every refused token down, so guessing is slow.
+	failDelay = 200 * time.Millisecond
+)
+
+// LimitListener accepts at most n connections at once.
+func LimitListener(ln net.Listener, n int) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n)}
+}
+
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
 // Agent serves the protocol on the server host.
 type Agent struct {
 	Launcher matrix.Launcher
@@ -100,9 +147,13 @@ func (a *Agent) lease() time.Duration {
 func (a *Agent) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.Token != "" {
-			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-				fail(w, http.StatusUnauthorized, "bad token")
+			// RFC 6750: "Bearer" (the scheme is case-insensitive), a space,
+			// the token; nothing else is a credential.
+			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+				a.logf("refused %s %s from %s: bad or missing token", r.Method, r.URL.Path, r.RemoteAddr)
+				time.Sleep(failDelay)
+				fail(w, http.StatusUnauthorized, "bad token (want Authorization: Bearer TOKEN)")
 				return
 			}
 		}
@@ -154,6 +205,7 @@ func (a *Agent) open(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.session != "" && time.Now().Before(a.expires) {
+		a.logf("refused a session to %s: busy with session %s", r.RemoteAddr, a.session)
 		fail(w, http.StatusConflict, "busy: another runner holds this agent")
 		return
 	}
@@ -197,6 +249,14 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
 		return
 	}
+	sess := r.Header.Get(sessionHeader)
+	a.mu.Lock()
+	full := len(a.servers) >= MaxServers
+	a.mu.Unlock()
+	if full {
+		fail(w, http.StatusTooManyRequests, "this session already runs %d servers: stop one first", MaxServers)
+		return
+	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	host, _, err := net.SplitHostPort(fmt.Sprint(local))
 	if local == nil || err != nil {
@@ -208,11 +268,21 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
+	// The session is checked again as the server is registered, under one
+	// lock: a session that ended (DELETE, or its lease) while the request
+	// was read or the server started gets no server of its own.
 	a.mu.Lock()
+	if a.session == "" || a.session != sess || len(a.servers) >= MaxServers {
+		a.mu.Unlock()
+		srv.Stop(0)
+		fail(w, http.StatusConflict, "the session ended (or filled up) while the server started: stopped it")
+		return
+	}
 	a.next++
 	id := fmt.Sprint(a.next)
 	a.servers[id] = srv
 	a.mu.Unlock()
+	a.logf("session %s: started server %s (%s, work %q, cpus %v) on %s", sess, id, req.Model, req.Work, req.CPUs, srv.Addr())
 	reply(w, http.StatusOK, StartReply{ID: id, Addr: srv.Addr()})
 }
 
@@ -243,8 +313,24 @@ func (a *Agent) stop(w http.ResponseWriter, r *http.Request) {
 	if !ok || !decode(w, r, &req) {
 		return
 	}
+	// Whoever takes the server out of the table stops it: a second stop,
+	// or one racing DELETE or the lease, finds it gone.
 	a.mu.Lock()
+	_, mine := a.servers[id]
 	delete(a.servers, id)
 	a.mu.Unlock()
-	reply(w, http.StatusOK, s.Stop(req.Replies))
+	if !mine {
+		fail(w, http.StatusNotFound, "server %q was already stopped", id)
+		return
+	}
+	st := s.Stop(req.Replies)
+	a.logf("session %s: stopped server %s (%s)", r.Header.Get(sessionHeader), id, stopNote(st))
+	reply(w, http.StatusOK, st)
+}
+
+func stopNote(st matrix.Stopped) string {
+	if st.Clean {
+		return "clean"
+	}
+	return st.Note
 }

@@ -36,14 +36,17 @@ type Launcher struct {
 // Child is a running `iobench serve` child, measured over the window its
 // caller marks: this machine's Server (see Host).
 type Child struct {
-	win    window
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser // closing it stops a child started with --stop-on-eof
-	addr   string
-	stderr *tailBuffer
-	done   chan struct{} // closed when Wait returned
-	state  *os.ProcessState
-	werr   error
+	win window
+	// stopOnce makes Stop idempotent; stopped is its answer.
+	stopOnce sync.Once
+	stopped  Stopped
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser // closing it stops a child started with --stop-on-eof
+	addr     string
+	stderr   *tailBuffer
+	done     chan struct{} // closed when Wait returned
+	state    *os.ProcessState
+	werr     error
 
 	peakThreads int
 	peakRSS     int64 // VmHWM, read just before SIGTERM
@@ -263,7 +266,14 @@ func (s *Child) Addr() string { return s.addr }
 func (s *Child) Mark(end bool) { s.win.mark(s, end) }
 
 // Stop stops the child and says what it used over the window, per reply.
+// Only the first call stops it; later ones (a stop racing the end of a
+// session) get the same answer.
 func (s *Child) Stop(replies uint64) Stopped {
+	s.stopOnce.Do(func() { s.stopped = s.stopNow(replies) })
+	return s.stopped
+}
+
+func (s *Child) stopNow(replies uint64) Stopped {
 	clean, died, note := s.stop()
 	s.closeCounts()
 	st := Stopped{Clean: clean, Died: died, Note: note, Usage: s.usage(s.win, replies, clean, died, note)}

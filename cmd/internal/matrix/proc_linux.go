@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -118,6 +119,9 @@ func CheckCPUs(cpus ...[]int) error {
 	}
 	for _, list := range cpus {
 		for _, c := range list {
+			if c < 0 || c >= 8*int(unsafe.Sizeof(set)) {
+				return fmt.Errorf("matrix: CPU %d does not exist (want 0 to %d)", c, 8*int(unsafe.Sizeof(set))-1)
+			}
 			if !set.IsSet(c) {
 				return fmt.Errorf("matrix: CPU %d is not one this process may use (have %s)", c, cpuListOf(&set))
 			}
