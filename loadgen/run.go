@@ -339,7 +339,7 @@ func (s *session) progress(done <-chan struct{}) {
 func (s *session) closeInterval(now int64, merged *hdrhistogram.Histogram) results.Interval {
 	h := s.ivHist
 	h.Reset()
-	iv := results.Interval{StartNS: s.ivStart, Warmup: s.ivStart < s.plan.measureAt}
+	iv := results.Interval{StartNS: s.ivStart, EndNS: now, Warmup: s.ivStart < s.plan.measureAt}
 	for _, w := range s.workers {
 		w.mu.Lock()
 		iv.Replies += w.rec.intervalRepl
@@ -601,8 +601,12 @@ func warnings(r *results.Run, busy int) []string {
 			r.Fairness.Jain, r.Fairness.ZeroConn, busy))
 	}
 	if r.Client.Bottleneck {
-		w = append(w, fmt.Sprintf("generator-bound: the load generator used %.0f%% of its %d cores: it may be the bottleneck, not the server",
-			100*r.Client.Utilization, r.Client.Cores))
+		cores := fmt.Sprintf("%d cores", r.Client.Cores)
+		if r.Client.Cores == 1 {
+			cores = "1 core"
+		}
+		w = append(w, fmt.Sprintf("generator-bound: the load generator used %.0f%% of its %s: it may be the bottleneck, not the server",
+			100*r.Client.Utilization, cores))
 	}
 	if r.Interrupted {
 		w = append(w, fmt.Sprintf("interrupted: %.1fs of %.1fs measured", float64(r.MeasuredNS)/1e9, float64(r.Config.DurationNS)/1e9))

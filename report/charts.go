@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -170,18 +172,24 @@ func (e errPoints) YError(i int) (float64, float64) { return e.lo[i], e.hi[i] }
 // cross (its latency covers only the replies it gave), a failed or empty
 // one not at all.
 func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row) Stat) (bool, error) {
+	if len(f.conns) == 1 {
+		return barChart(path, title, ylabel, logY, f.byConn[f.conns[0]], f.conns[0], value)
+	}
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "connections"
+	p.X.Label.Text = "connections (log scale)"
 	p.Y.Label.Text = ylabel
-	if f.conns[0] > 0 && f.conns[len(f.conns)-1]/f.conns[0] >= 100 {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	// Connection counts grow by factors: a log axis, ticked at the counts
+	// measured, so that none sits unlabelled at an edge.
+	p.X.Scale = plot.LogScale{}
+	var xt plot.ConstantTicks
+	for _, n := range f.conns {
+		xt = append(xt, plot.Tick{Value: float64(max(n, 1)), Label: humanNumber(float64(n))})
 	}
-	if logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	}
+	p.X.Tick.Marker = xt
+	p.X.Min, p.X.Max = float64(max(f.conns[0], 1))/1.3, float64(f.conns[len(f.conns)-1])*1.3
+	yTicks(p, logY)
+	models := modelsOf(f)
 	drawn, anyUnfair := false, false
 	lowest, highest := math.Inf(1), 0.0 // the log axis' range, set by hand
 	seen := func(lo, hi float64) {
@@ -190,19 +198,25 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		}
 		highest = math.Max(highest, hi)
 	}
-	for _, model := range modelsOf(f) {
+	for k, model := range models {
 		st := styleOf(model)
 		var pts errPoints
 		var unfair plotter.XYs
+		// Models at the same count sit side by side (a few percent apart
+		// on the log axis), so that their error bars do not overlap.
+		dodge := math.Pow(1.04, float64(k)-float64(len(models)-1)/2)
 		for _, n := range f.conns {
 			for _, r := range f.byConn[n] {
 				v := value(r)
-				if r.Model != model || r.Reps == 0 || len(r.Failures) > 0 || v.N == 0 || (logY && v.Median <= 0) {
+				// The same figures as the table: a row's median over its
+				// measured repetitions, failed repetitions or not.
+				if r.Model != model || r.Reps == 0 || v.N == 0 || (logY && v.Median <= 0) {
 					continue
 				}
 				seen(v.Median, v.Median)
+				x := float64(max(n, 1)) * dodge
 				if !r.Fair() {
-					unfair = append(unfair, plotter.XY{X: float64(n), Y: v.Median})
+					unfair = append(unfair, plotter.XY{X: x, Y: v.Median})
 					continue
 				}
 				lo, hi := 0.0, 0.0
@@ -213,7 +227,7 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 					}
 					seen(v.Median-lo, v.Median+hi)
 				}
-				pts.XYs = append(pts.XYs, plotter.XY{X: float64(n), Y: v.Median})
+				pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: v.Median})
 				pts.lo, pts.hi = append(pts.lo, lo), append(pts.hi, hi)
 			}
 		}
@@ -258,6 +272,103 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		p.Y.Min = 0 // differences read honestly against zero
 	}
 	return true, save(p, path)
+}
+
+// barChart is lineChart for a run with one connection count: a bar per
+// model at its median, its interval as a whisker. A line over one x would
+// stack every point on one vertical. Bars stand on zero, so the value axis
+// is linear even where the line chart's is logarithmic.
+func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, value func(Row) Stat) (bool, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = fmt.Sprintf("model (%d connections)", conns)
+	p.Y.Label.Text = strings.Replace(ylabel, ", log scale", "", 1)
+	yTicks(p, false)
+	logY = false
+	var names []string
+	highest, lowest := 0.0, math.Inf(1)
+	for _, r := range rows {
+		v := value(r)
+		if r.Reps == 0 || v.N == 0 || (logY && v.Median <= 0) {
+			continue
+		}
+		x := float64(len(names))
+		name := r.Model
+		if !r.Fair() {
+			name += " (unfair)"
+		}
+		names = append(names, name)
+		st := styleOf(r.Model)
+		bars, err := plotter.NewBarChart(plotter.Values{v.Median}, vg.Points(28))
+		if err != nil {
+			return false, err
+		}
+		bars.XMin, bars.Color, bars.LineStyle.Color = x, st.color, st.color
+		p.Add(bars)
+		p.Legend.Add(name, bars)
+		lowest, highest = math.Min(lowest, v.Median), math.Max(highest, v.Median)
+		if v.N > 1 && v.Bounded() {
+			lo := v.Median - v.Lo
+			if logY && v.Lo <= 0 {
+				lo = 0
+			}
+			e := errPoints{XYs: plotter.XYs{{X: x, Y: v.Median}}, lo: []float64{lo}, hi: []float64{v.Hi - v.Median}}
+			whisker, err := plotter.NewYErrorBars(e)
+			if err != nil {
+				return false, err
+			}
+			whisker.Color = color.Black
+			p.Add(whisker)
+			lowest, highest = math.Min(lowest, v.Median-lo), math.Max(highest, v.Hi)
+		}
+	}
+	if len(names) == 0 {
+		return false, nil
+	}
+	p.NominalX(names...)
+	if logY {
+		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
+	} else {
+		p.Y.Min, p.Y.Max = 0, highest*1.08
+	}
+	return true, save(p, path)
+}
+
+// yTicks labels a value axis for a person: thousands as "50k", never
+// "250000.00"; a log axis at its decades.
+func yTicks(p *plot.Plot, logY bool) {
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		return
+	}
+	p.Y.Tick.Marker = humanTicks{}
+}
+
+// humanTicks are plot.DefaultTicks with labels in three significant
+// figures and k/M suffixes.
+type humanTicks struct{}
+
+func (humanTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = humanNumber(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+func humanNumber(v float64) string {
+	switch a := math.Abs(v); {
+	case a == 0:
+		return "0"
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
+	case a >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // spectrumChart plots latency against percentile on the HdrHistogram
@@ -324,22 +435,18 @@ func seriesChart(path, title, ylabel string, logY bool, rows []Row, value func(r
 	p.Title.Text = title
 	p.X.Label.Text = "seconds from the start of the measured window (warmup before 0)"
 	p.Y.Label.Text = ylabel
-	if logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	}
+	yTicks(p, logY)
 	drawn := false
 	lowest, highest := math.Inf(1), 0.0
 	for _, r := range rows {
-		if r.series == nil || len(r.Failures) > 0 {
+		if r.series == nil {
 			continue
 		}
-		ivs := r.series.Intervals
 		var pts plotter.XYs
-		for i, iv := range ivs {
-			end := iv.StartNS + r.series.IntervalNS
-			if i+1 < len(ivs) {
-				end = ivs[i+1].StartNS
+		for _, iv := range r.series.Intervals {
+			end := iv.EndNS
+			if end <= iv.StartNS { // written before intervals had an end
+				end = iv.StartNS + r.series.IntervalNS
 			}
 			secs := float64(end-iv.StartNS) / 1e9
 			if secs <= 0.001 {
@@ -350,7 +457,8 @@ func seriesChart(path, title, ylabel string, logY bool, rows []Row, value func(r
 				continue
 			}
 			lowest, highest = math.Min(lowest, y), math.Max(highest, y)
-			pts = append(pts, plotter.XY{X: float64(iv.StartNS-r.warmupNS) / 1e9, Y: y})
+			mid := (iv.StartNS + end) / 2 // the point stands for the whole interval
+			pts = append(pts, plotter.XY{X: float64(mid-r.warmupNS) / 1e9, Y: y})
 		}
 		if len(pts) == 0 {
 			continue
@@ -417,6 +525,16 @@ func save(p *plot.Plot, path string) error {
 		c = vgsvg.New(chartW+legendW, chartH)
 	}
 	dc := draw.New(c)
+	// One white background under the plot and the legend alike, so that
+	// on a dark page (GitHub's dark mode) the legend stays legible.
+	dc.SetColor(color.White)
+	var bg vg.Path
+	bg.Move(vg.Point{X: 0, Y: 0})
+	bg.Line(vg.Point{X: chartW + legendW, Y: 0})
+	bg.Line(vg.Point{X: chartW + legendW, Y: chartH})
+	bg.Line(vg.Point{X: 0, Y: chartH})
+	bg.Close()
+	dc.Fill(bg)
 	p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
 	leg.Top, leg.Left = true, true
 	leg.Padding = vg.Points(4) // entries apart, glyphs included

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"iobench/report"
 	"iobench/results"
@@ -155,7 +156,7 @@ func TestWarningsVisible(t *testing.T) {
 	if err := report.WriteMarkdown(&md, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := report.WriteTerminal(&term, s); err != nil {
+	if err := report.WriteTerminal(&term, s, true); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -216,7 +217,7 @@ func TestReportJSON(t *testing.T) {
 // with their punctuation spaced out ("P 99 . 9", "REPLIES / S").
 func TestLiteralHeaders(t *testing.T) {
 	var term bytes.Buffer
-	if err := report.WriteTerminal(&term, suite(t)); err != nil {
+	if err := report.WriteTerminal(&term, suite(t), true); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{" replies/s ", " p99.9 ", " server CPU/reply ", " conns est/req (failed) "} {
@@ -224,11 +225,32 @@ func TestLiteralHeaders(t *testing.T) {
 			t.Errorf("terminal table lacks the header %q:\n%s", want, term.String())
 		}
 	}
+	var compact bytes.Buffer
+	if err := report.WriteTerminal(&compact, suite(t), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(compact.String(), "\n") {
+		if strings.ContainsAny(line, "│┌├└") && utf8.RuneCountInString(line) > 120 {
+			t.Errorf("compact table line of %d columns (want ≤ 120):\n%s", utf8.RuneCountInString(line), line)
+		}
+	}
+}
+
+// TestRunBlock: load's summary is a block of labelled lines that fits a
+// terminal, not a wide table.
+func TestRunBlock(t *testing.T) {
 	var run bytes.Buffer
 	if err := report.WriteRun(&run, suite(t).Cells[0].Run); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(run.String(), " Measure ") || strings.Contains(run.String(), "MEASURE") {
-		t.Errorf("load summary headers:\n%s", run.String())
+	for _, want := range []string{"throughput ", "latency ", "fairness ", "stalls ", "1 worker)"} {
+		if !strings.Contains(run.String(), want) {
+			t.Errorf("load summary lacks %q:\n%s", want, run.String())
+		}
+	}
+	for _, line := range strings.Split(run.String(), "\n") {
+		if utf8.RuneCountInString(line) > 120 || strings.ContainsAny(line, "│┌") {
+			t.Errorf("load summary line of %d columns or a table: %q", utf8.RuneCountInString(line), line)
+		}
 	}
 }

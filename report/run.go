@@ -13,38 +13,45 @@ import (
 	"iobench/results"
 )
 
-// WriteRun prints one run as a two-column table followed by its warnings.
+// WriteRun prints one run as a compact block, a figure a line under its
+// label (it fits a terminal: no table of 150 columns), then its warnings
+// and failures.
 func WriteRun(w io.Writer, r *results.Run) error {
 	c := r.Config
-	t := NewTable(w)
-	t.Header("Measure", "Value")
 	size := fmt.Sprintf("%d B", c.SizeMin)
 	if c.SizeMax > c.SizeMin {
 		size = fmt.Sprintf("%d-%d B", c.SizeMin, c.SizeMax)
 	}
-	load := fmt.Sprintf("%s, %d conns, depth %d, %s", c.Mode, c.Conns, c.Depth, size)
+	load := fmt.Sprintf("%s, %d conns, %s", c.Mode, c.Conns, size)
+	if c.Mode != "stream" && c.Depth > 1 {
+		load += fmt.Sprintf(", %d in flight per conn", c.Depth)
+	}
 	if c.Rate > 0 {
 		load += fmt.Sprintf(", target %s msg/s", Count(c.Rate))
 	}
 	if c.IdleConns > 0 {
 		load += fmt.Sprintf(", +%d idle", c.IdleConns)
 	}
-	rows := [][]string{
+	measured := fmt.Sprintf("%s after %s warmup (engine %s, %s)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, fmt.Sprintf("%d %s", c.Workers, plural(c.Workers, "worker", "workers")))
+	if r.Interrupted && r.MeasuredNS == 0 {
+		measured = "nothing: interrupted before the warmup ended"
+	}
+	rows := [][2]string{
 		{"server", c.Addr},
 		{"load", load},
-		{"measured", fmt.Sprintf("%s after %s warmup (engine %s, %d workers)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, c.Workers)},
+		{"measured", measured},
 		{"throughput", fmt.Sprintf("%s %s/s, %s", Count(r.ThroughputPerSec), unitOf(c.Mode), Bandwidth(r.BytesPerSec))},
 	}
 	latName := "latency"
 	if r.LatencyUncorrectedNS != nil {
-		latName = "latency (from schedule)"
+		latName = "latency (schedule)"
 	}
-	rows = append(rows, []string{latName, Pcts(r.LatencyNS)})
+	rows = append(rows, [2]string{latName, Pcts(r.LatencyNS)})
 	if r.LatencyUncorrectedNS != nil {
-		rows = append(rows, []string{"latency (from send, uncorrected)", Pcts(*r.LatencyUncorrectedNS)})
+		rows = append(rows, [2]string{"latency (send)", Pcts(*r.LatencyUncorrectedNS)})
 	}
 	if r.Rate != nil {
-		rows = append(rows, []string{"rate", fmt.Sprintf("achieved %s of %s msg/s (%.1f%%), backlog max %d, at end %d, unfinished %d",
+		rows = append(rows, [2]string{"rate", fmt.Sprintf("achieved %s of %s msg/s (%.1f%%); backlog max %d, at end %d; unfinished %d",
 			Count(r.Rate.Achieved), Count(r.Rate.Target), 100*r.Rate.Achieved/r.Rate.Target, r.Rate.BacklogMax, r.Rate.BacklogEnd, r.Rate.Unfinished)})
 	}
 	cn := r.Connections
@@ -57,28 +64,44 @@ func WriteRun(w io.Writer, r *results.Run) error {
 	}
 	f := r.Fairness
 	rows = append(rows,
-		[]string{"connect latency", Pcts(r.ConnectNS)},
-		[]string{"connections", conns},
-		[]string{"errors", fmt.Sprint(r.Errors)},
-		[]string{"fairness", fmt.Sprintf("Jain %.3f; replies per conn min %d / median %d / max %d; %d with none", f.Jain, f.Min, f.Median, f.Max, f.ZeroConn)},
-		[]string{"client", fmt.Sprintf("CPU %.0f%% of %d cores (user %s, sys %s); %s memory per connection; per reply: %s",
-			100*r.Client.Utilization, r.Client.Cores, Dur(r.Client.UserNS), Dur(r.Client.SysNS), Bytes(r.Client.MemoryPerConn), clientCounts(r.Client))},
+		[2]string{"connect", Pcts(r.ConnectNS)},
+		[2]string{"connections", conns},
+		[2]string{"errors", fmt.Sprint(r.Errors)},
+		[2]string{"fairness", fmt.Sprintf("Jain %.3f; replies per conn min %d, median %d, max %d; %d with none", f.Jain, f.Min, f.Median, f.Max, f.ZeroConn)},
+		[2]string{"stalls", stallText(r.Stall)},
+		[2]string{"client", fmt.Sprintf("CPU %.0f%% of %s (user %s, sys %s); %s per connection",
+			100*r.Client.Utilization, fmt.Sprintf("%d %s", r.Client.Cores, plural(r.Client.Cores, "core", "cores")), Dur(r.Client.UserNS), Dur(r.Client.SysNS), Bytes(r.Client.MemoryPerConn))},
+		[2]string{"client per reply", clientCounts(r.Client)},
 	)
 	if r.Interrupted {
-		rows = append(rows, []string{"interrupted", "yes: partial results"})
+		rows = append(rows, [2]string{"interrupted", "yes: partial results"})
 	}
-	if err := t.Bulk(rows); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
-		return err
+	var b strings.Builder
+	for _, row := range rows {
+		fmt.Fprintf(&b, "%-18s %s\n", row[0], row[1])
 	}
 	for _, warn := range r.Warnings {
-		if _, err := fmt.Fprintln(w, "warning:", warn); err != nil {
-			return err
-		}
+		fmt.Fprintln(&b, "warning:", warn)
 	}
-	return nil
+	for _, fl := range r.Failures {
+		fmt.Fprintln(&b, "FAILED:", fl)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// stallText says how long requests waited at worst.
+func stallText(st *results.Stall) string {
+	switch {
+	case st == nil:
+		return unknown
+	case st.Conns > 0:
+		return fmt.Sprintf("%d connection(s) waited past %s (the longest %s); %s of the window without a reply; %d unanswered at the end",
+			st.Conns, Dur(st.AfterNS), Dur(st.MaxAgeNS), Dur(st.StalledNS), st.OutstandingAtEnd)
+	case st.StalledNS > 0:
+		return fmt.Sprintf("none past %s; %s of the window without a reply while requests waited (longest wait %s)", Dur(st.AfterNS), Dur(st.StalledNS), Dur(st.MaxAgeNS))
+	}
+	return fmt.Sprintf("none (longest wait %s; %d unanswered at the end)", Dur(st.MaxAgeNS), st.OutstandingAtEnd)
 }
 
 // unitOf is what a run counts: replies, or in churn mode transactions

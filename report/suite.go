@@ -565,9 +565,9 @@ const unknown = "—"
 func (r Row) cells() []string {
 	switch {
 	case r.Reps == 0 && r.Skipped != "":
-		return padRow(r.Model, "skipped: "+r.Skipped)
+		return padRow(r.Model, "skipped (below)")
 	case r.Reps == 0 && len(r.Failures) > 0:
-		row := padRow(r.Model, "failed: "+firstClause(r.Failures[0]))
+		row := padRow(r.Model, "FAILED (below)")
 		row[len(row)-1] = r.noteLabels()
 		return row
 	case r.Reps == 0:
@@ -632,6 +632,9 @@ func (r Row) noteLabels() string {
 func noteLines(t Table) []string {
 	var out []string
 	for _, r := range t.Rows {
+		if r.Reps == 0 && r.Skipped != "" && len(r.Failures) == 0 {
+			out = append(out, fmt.Sprintf("%s: skipped: %s", r.Model, r.Skipped))
+		}
 		total := r.Reps + len(r.Failures)
 		for _, f := range r.Failures {
 			out = append(out, fmt.Sprintf("%s: FAILED: %s", r.Model, f))
@@ -651,6 +654,40 @@ func noteLines(t Table) []string {
 	return out
 }
 
+// The terminal's default table: the figures a reader compares, in 120
+// columns. Notes are short codes; the lines under the table say them in
+// full.
+var compactHeader = []string{"model", "replies/s [interval]", "p50", "p99", "CPU/reply", "sys/reply", "fairness", "notes"}
+
+const compactLegend = "CPU/reply = server CPU per reply, sys/reply = server system calls per reply, fairness = Jain (worst repetition after w)"
+
+// shortNote is a note label's code in the compact table.
+var shortNote = map[string]string{
+	"generator-bound": "gen", "re-run": "rerun", "disturbed": "dist", "missed rate": "rate",
+	"lost connections": "lost", "idle closed": "idle", "interrupted": "intr", "emulated": "emu",
+	"server unclean exit": "exit", "server died": "died", "no kernel counts": "nocount", "stalled": "stall",
+}
+
+// compact picks the compact table's columns from a wide row: medians
+// only, but for throughput.
+func (r Row) compact(wide []string) []string {
+	median := func(s string) string {
+		if i := strings.Index(s, " ["); i > 0 {
+			return s[:i]
+		}
+		return s
+	}
+	fair := wide[13]
+	if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
+		fair = fmt.Sprintf("%.3f w%.3f", r.Jain, r.JainWorst)
+	}
+	notes := wide[14]
+	for long, short := range shortNote {
+		notes = strings.ReplaceAll(notes, long, short)
+	}
+	return []string{wide[0], wide[1], median(wide[2]), median(wide[3]), median(wide[6]), median(wide[7]), fair, notes}
+}
+
 func padRow(model, note string) []string {
 	row := make([]string, len(header))
 	row[0], row[1] = model, note
@@ -664,16 +701,27 @@ func NewTable(w io.Writer) *tablewriter.Table {
 }
 
 // WriteTerminal prints every scenario as a table with its notes and reading.
-func WriteTerminal(w io.Writer, s *results.Suite) error {
+func WriteTerminal(w io.Writer, s *results.Suite, wide bool) error {
 	var b strings.Builder
 	emulatedNote(&b, s, "")
 	b.WriteString(spreadNote(s) + "\n")
+	if !wide {
+		b.WriteString("Compact columns (medians; --wide for every column with its interval): " + compactLegend + "\n")
+	}
 	for _, t := range Tables(s) {
 		fmt.Fprintf(&b, "\n%s\n", t.Scenario)
 		tt := NewTable(&b)
-		tt.Header(header)
+		if wide {
+			tt.Header(header)
+		} else {
+			tt.Header(compactHeader)
+		}
 		for _, r := range t.Rows {
-			if err := tt.Append(r.cells()); err != nil {
+			row := r.cells()
+			if !wide {
+				row = r.compact(row)
+			}
+			if err := tt.Append(row); err != nil {
 				return err
 			}
 		}

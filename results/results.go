@@ -116,6 +116,7 @@ type Series struct {
 // were waiting for a reply at its end, the oldest of them OldestNS old.
 type Interval struct {
 	StartNS     int64  `json:"start_ns"` // since the run's start (warmup included)
+	EndNS       int64  `json:"end_ns"`
 	Warmup      bool   `json:"warmup,omitempty"`
 	Replies     uint64 `json:"replies"`
 	P50NS       int64  `json:"p50_ns"`

@@ -80,7 +80,7 @@ func TestAgentTwoHosts(t *testing.T) {
 	srvNS, cliNS := twoHosts(t)
 	dir := t.TempDir()
 	token, wrong := filepath.Join(dir, "token"), filepath.Join(dir, "wrong")
-	os.WriteFile(token, []byte("s3cret-token\n"), 0o600)
+	os.WriteFile(token, []byte("s3cret-token-of-24-bytes\n"), 0o600)
 	os.WriteFile(wrong, []byte("guess\n"), 0o600)
 
 	// Without a token an agent off loopback refuses to start.

@@ -13,6 +13,7 @@ import (
 
 func newReportCmd() *cobra.Command {
 	var format, out string
+	var wide, force bool
 	cmd := &cobra.Command{
 		Use:   "report PATH...",
 		Short: "Rebuild the report from saved results (merging several runs)",
@@ -26,6 +27,11 @@ their settings or machines differ, the report says so and shows each one's.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains([]string{"table", "md", "csv", "benchfmt", "json"}, format) {
 				return usageErr("report: --format %q: want table, md, csv, benchfmt or json", format)
+			}
+			if out != "" && !force {
+				if _, err := os.Stat(filepath.Join(out, "results.json")); err == nil {
+					return usageErr("report: --out %s already holds a results.json (a measured run?); choose a new folder or add --force to replace it", out)
+				}
 			}
 			var suites []*results.Suite
 			for _, p := range args {
@@ -49,7 +55,7 @@ their settings or machines differ, the report says so and shows each one's.`,
 			w := cmd.OutOrStdout()
 			switch format {
 			case "table":
-				return report.WriteTerminal(w, s)
+				return report.WriteTerminal(w, s, wide)
 			case "md":
 				return report.WriteMarkdown(w, s, charts)
 			case "csv":
@@ -64,6 +70,8 @@ their settings or machines differ, the report says so and shows each one's.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table, md, csv, benchfmt or json (the tables with intervals, notes and readings), printed on stdout")
 	cmd.Flags().StringVar(&out, "out", "", "also write the merged results.json, report.md, summary.csv and charts to this folder")
+	cmd.Flags().BoolVar(&wide, "wide", false, "table: every column, each figure with its interval (the default fits 120 columns)")
+	cmd.Flags().BoolVar(&force, "force", false, "write into --out even if it already holds a results.json (replacing it)")
 	return cmd
 }
 

@@ -38,7 +38,7 @@ type runFlags struct {
 	duration, warmup            time.Duration
 	serverCPUs, clientCPUs      string
 	out, benchfmt               string
-	quick, quiet, force         bool
+	quick, quiet, force, wide   bool
 	// --agent: the servers run on that host's iobench agent.
 	agent, tokenFile  string
 	agentCA, agentPin string
@@ -118,6 +118,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write the results in Go benchmark format (for benchstat) to this file")
 	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fl.BoolVar(&f.wide, "wide", false, "every column in the terminal table, each figure with its interval (the default fits 120 columns; report.md has them all)")
 	return cmd
 }
 
@@ -399,7 +400,7 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	_, dirErr := report.WriteDir(out, suite)
-	errs := []error{suite.WriteFile(resultsPath), checkpointErr, dirErr, report.WriteTerminal(cmd.OutOrStdout(), suite)}
+	errs := []error{suite.WriteFile(resultsPath), checkpointErr, dirErr, report.WriteTerminal(cmd.OutOrStdout(), suite, f.wide)}
 	if f.benchfmt != "" {
 		errs = append(errs, writeBenchfmt(f.benchfmt, suite))
 	}

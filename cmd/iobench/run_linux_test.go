@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,10 +40,11 @@ func TestRunMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Cells) != 4 || s.Interrupted {
-		t.Fatalf("%d cells, interrupted %v; want 4 complete cells", len(s.Cells), s.Interrupted)
+	counted := slices.DeleteFunc(slices.Clone(s.Cells), func(c results.Cell) bool { return !c.Counted() })
+	if len(counted) != 4 || s.Interrupted {
+		t.Fatalf("%d cells counted, interrupted %v; want 4 complete cells", len(counted), s.Interrupted)
 	}
-	for _, c := range s.Cells {
+	for _, c := range counted {
 		if c.Run == nil || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || noCPU(c) {
 			t.Errorf("cell %s@%d: %+v / %+v", c.Model, c.Conns, c.Run, c.Server)
 			continue
@@ -307,6 +309,9 @@ func TestWineAgent(t *testing.T) {
 		t.Errorf("server environment %+v; want the Windows host under Wine", s.ServerEnvironment)
 	}
 	for _, c := range s.Cells {
+		if !c.Counted() {
+			continue // Wine on this machine may disturb a repetition: measured again
+		}
 		if !c.Measured() || c.Server == nil || !c.Server.ExitedCleanly || c.Server.PeakThreads == 0 {
 			t.Errorf("cell %s: error %q, server %+v", c.Model, c.Error, c.Server)
 		}
