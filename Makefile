@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test wine-setup vet bench bench-check bench-baseline example-report clean
+.PHONY: all build run test wine-setup vet bench bench-check bench-baseline example-report image clean
 
 all: build
 
@@ -12,6 +12,16 @@ LDFLAGS = -X iobench/internal/buildinfo.version=$(VERSION)
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/iobench ./cmd/iobench
+
+# The container image for Kubernetes shards: a static binary FROM scratch
+# (Containerfile). IMAGE names it; push it where your cluster pulls from
+# (docs/distributed.md), or load it into kind/minikube.
+IMAGE ?= iobench:latest
+CONTAINER ?= $(shell command -v podman || command -v docker)
+image:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/iobench-static ./cmd/iobench
+	@test -n "$(CONTAINER)" || { echo "make image: no podman or docker here; bin/iobench-static is built, Containerfile packs it"; exit 1; }
+	$(CONTAINER) build -f Containerfile -t $(IMAGE) .
 
 run: build
 	bin/iobench run --quick

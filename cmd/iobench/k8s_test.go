@@ -3,29 +3,47 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"io"
+	"net"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 )
 
-// TestK8sRecipe: the Kubernetes manifest in docs/k8s runs N shards as an
-// Indexed Job, all at once, never retried, each with its own --shard I/N,
-// and merges them.
-func TestK8sRecipe(t *testing.T) {
-	data, err := os.ReadFile("../../docs/k8s/iobench-shards.yaml")
-	if err != nil {
-		t.Fatal(err)
+// update rewrites the checked-in files the tests compare against.
+var update = flag.Bool("update", false, "rewrite docs/k8s from iobench k8s")
+
+// k8sDocArgs generate the checked-in docs/k8s manifest.
+var k8sDocArgs = []string{"k8s", "--shards", "3", "--addr", "10.0.0.5:7000", "--conns", "3000", "--duration", "30s", "--warmup", "5s",
+	"--start-at", "2030-01-01T10:00:00Z"}
+
+// TestK8sManifest: the checked-in docs/k8s manifest is what iobench k8s
+// prints (go test ./cmd/iobench -update rewrites it), and what it prints
+// runs N shards as an Indexed Job, all at once, never retried, each with
+// --shard $(JOB_COMPLETION_INDEX)/N and the one start instant, and a
+// merge that waits for all N shard files.
+func TestK8sManifest(t *testing.T) {
+	code, out, stderr := runCLI(k8sDocArgs...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	const doc = "../../docs/k8s/iobench-shards.yaml"
+	if *update {
+		if err := os.WriteFile(doc, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := os.ReadFile(doc); err != nil || string(b) != out {
+		t.Errorf("%s differs from what iobench %s prints (go test ./cmd/iobench -update rewrites it)", doc, strings.Join(k8sDocArgs, " "))
 	}
 	type container struct {
 		Command []string `yaml:"command"`
 		Args    []string `yaml:"args"`
 	}
-	type doc struct {
+	type doc_ struct {
 		Kind string `yaml:"kind"`
 		Spec struct {
 			CompletionMode string `yaml:"completionMode"`
@@ -39,46 +57,86 @@ func TestK8sRecipe(t *testing.T) {
 			} `yaml:"template"`
 		} `yaml:"spec"`
 	}
-	var load, merge *doc
-	var loadCmd string
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var load, merge *doc_
+	var loadArgs, mergeArgs []string
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(out)))
 	for {
-		var d doc
+		var d doc_
 		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if d.Kind != "Job" {
+		if d.Kind != "Job" || len(d.Spec.Template.Spec.Containers) != 1 {
 			continue
 		}
-		cmdline := ""
-		for _, c := range d.Spec.Template.Spec.Containers {
-			cmdline += strings.Join(append(c.Command, c.Args...), " ")
-		}
+		c := d.Spec.Template.Spec.Containers[0]
 		switch {
-		case strings.Contains(cmdline, "iobench load"):
-			load, loadCmd = &d, cmdline
-		case strings.Contains(cmdline, "iobench merge"):
-			merge = &d
+		case len(c.Args) > 0 && c.Args[0] == "load":
+			load, loadArgs = &d, c.Args
+		case len(c.Args) > 0 && c.Args[0] == "merge":
+			merge, mergeArgs = &d, c.Args
 		}
 	}
 	if load == nil || merge == nil {
 		t.Fatalf("want a load Job and a merge Job (load %v, merge %v)", load != nil, merge != nil)
 	}
 	s := load.Spec
-	if s.CompletionMode != "Indexed" || s.Completions == nil || s.Parallelism == nil || *s.Completions != *s.Parallelism || s.BackoffLimit == nil || *s.BackoffLimit != 0 {
-		t.Fatalf("load Job: completionMode %q, completions %v, parallelism %v, backoffLimit %v; want Indexed, N = N, 0",
+	if s.CompletionMode != "Indexed" || s.Completions == nil || *s.Completions != 3 || s.Parallelism == nil || *s.Parallelism != 3 || s.BackoffLimit == nil || *s.BackoffLimit != 0 {
+		t.Fatalf("load Job: completionMode %q, completions %v, parallelism %v, backoffLimit %v; want Indexed, 3, 3, 0",
 			s.CompletionMode, s.Completions, s.Parallelism, s.BackoffLimit)
 	}
-	m := regexp.MustCompile(`--shard "?\$\{?JOB_COMPLETION_INDEX\}?/(\d+)"?`).FindStringSubmatch(loadCmd)
-	if m == nil {
-		t.Fatalf("load command %q has no --shard $JOB_COMPLETION_INDEX/N", loadCmd)
+	line := strings.Join(loadArgs, " ")
+	for _, want := range []string{"--shard $(JOB_COMPLETION_INDEX)/3", "--start-at 2030-01-01T10:00:00Z", "--conns 3000", "--json /results/shard-$(JOB_COMPLETION_INDEX).json"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("load args %q lack %q", line, want)
+		}
 	}
-	if n, _ := strconv.Atoi(m[1]); n != *s.Completions {
-		t.Errorf("--shard .../%d but completions %d", n, *s.Completions)
+	mline := strings.Join(mergeArgs, " ")
+	if !strings.Contains(mline, "merge --wait ") || !strings.HasSuffix(mline, "/results/shard-0.json /results/shard-1.json /results/shard-2.json") {
+		t.Errorf("merge args %q: want --wait and all three shard files", mline)
 	}
-	if !strings.Contains(loadCmd, "--start-at") || !strings.Contains(loadCmd, "--json") {
-		t.Errorf("load command %q lacks --start-at or --json", loadCmd)
+	// A bad load flag, an owned flag, too few connections: exit 2, nothing printed.
+	for _, args := range [][]string{
+		{"k8s", "--shards", "2", "--addr", "x:1", "--conns", "4", "--depth", "0"},
+		{"k8s", "--shards", "2", "--addr", "x:1", "--conns", "4", "--json", "a.json"},
+		{"k8s", "--shards", "4", "--addr", "x:1", "--conns", "2"},
+		{"k8s", "--shards", "2", "--addr", "x:1", "--conns", "4", "--start-at", "2001-01-01T00:00:00Z"},
+		{"k8s", "--addr", "x:1"},
+	} {
+		code, out, stderr := runCLI(args...)
+		if code != 2 || out != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("iobench %s: exit %d, stdout %q, stderr %q; want exit 2, one line, nothing printed", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+}
+
+// TestMergeWait: merge --wait waits for shard files, fails at once on a
+// shard's failure marker, and names the shards still missing at its end.
+func TestMergeWait(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/s1.json.failed", []byte("loadgen: no connection could be established\n"), 0o644)
+	code, _, stderr := runCLI("merge", "--wait", "5s", dir+"/all.json", dir+"/s0.json", dir+"/s1.json")
+	if code != 1 || !strings.Contains(stderr, "s1.json failed: loadgen: no connection") {
+		t.Errorf("a failed shard: exit %d, %q", code, stderr)
+	}
+	os.Remove(dir + "/s1.json.failed")
+	code, _, stderr = runCLI("merge", "--wait", "1s", dir+"/all.json", dir+"/s0.json", dir+"/s1.json")
+	if code != 1 || !strings.Contains(stderr, "2 of 2 shards are missing") {
+		t.Errorf("missing shards: exit %d, %q", code, stderr)
+	}
+}
+
+// TestLoadFailureMarker: a load that fails before measuring leaves
+// FILE.failed beside the --json FILE it could not write, with the reason.
+func TestLoadFailureMarker(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	code, _, _ := runCLI("load", "--addr", closed, "--duration", "1s", "--json", dir+"/s0.json")
+	b, err := os.ReadFile(dir + "/s0.json.failed")
+	if code != 1 || err != nil || !strings.Contains(string(b), "ECONNREFUSED") {
+		t.Errorf("exit %d, marker %q, %v; want exit 1 and the reason in s0.json.failed", code, b, err)
 	}
 }

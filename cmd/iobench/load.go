@@ -15,6 +15,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"iobench/internal/buildinfo"
@@ -75,7 +76,13 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 			return load(cmd, f)
 		},
 	}
-	fl := cmd.Flags()
+	bindLoadFlags(cmd.Flags(), &f)
+	return cmd
+}
+
+// bindLoadFlags binds load's flags to f: one definition for load and for
+// the commands that pass them on (k8s).
+func bindLoadFlags(fl *pflag.FlagSet, f *loadFlags) {
 	fl.StringVar(&f.cfg.Addr, "addr", "", "HOST:PORT of the echo server (required)")
 	fl.StringVar(&f.mode, "mode", "closed", "closed, rate, stream or churn")
 	fl.IntVar(&f.cfg.Conns, "conns", 1, "busy connections")
@@ -98,7 +105,30 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 	fl.DurationVar(&f.cfg.StallAfter, "stall-after", loadgen.DefaultStallAfter, "a request waiting longer than this for its reply stalls its connection: the run fails")
 	fl.StringVar(&f.hlog, "hlog", "", "write the latency of every interval as an HdrHistogram interval log (.hlog, values in nanoseconds) to this file")
 	fl.BoolVar(&f.jsonStream, "json-stream", false, "write one JSON object per interval on stdout as the run goes (the summary then goes to stderr)")
-	return cmd
+}
+
+// checkSettings validates what the flags say, as the library will see
+// it, without touching this machine (no files, no descriptor limit): the
+// checks a manifest for other machines needs too.
+func (f *loadFlags) checkSettings(now time.Time) error {
+	if err := checkLoadFlags(f.cfg); err != nil {
+		return err
+	}
+	var err error
+	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
+		return usageErr("%v", err)
+	}
+	if f.jsonStream && f.json == "-" {
+		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
+	}
+	f.cfg.Mode = loadgen.Mode(f.mode)
+	if err := applyShard(f, now); err != nil {
+		return err
+	}
+	if err := f.cfg.Normalize(); err != nil {
+		return usageErr("%v", err)
+	}
+	return nil
 }
 
 // applyShard turns the whole load's settings into this shard's share.
@@ -134,30 +164,29 @@ func applyShard(f *loadFlags, now time.Time) error {
 	return nil
 }
 
+// load runs the load; when it fails before measuring anything and the
+// run was to go to a --json file, it leaves FILE.failed with the reason,
+// so that whoever waits for the file (merge --wait) learns at once.
 func load(cmd *cobra.Command, f loadFlags) error {
-	var err error
-	if err := checkLoadFlags(f.cfg); err != nil {
-		return err
+	err := loadRun(cmd, f)
+	var ee *exitError
+	if err != nil && f.json != "" && f.json != "-" && !(errors.As(err, &ee) && ee.code != 2) {
+		if _, statErr := os.Stat(f.json); statErr != nil {
+			_ = os.WriteFile(f.json+".failed", []byte(err.Error()+"\n"), 0o644)
+		}
 	}
-	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
-		return usageErr("%v", err)
-	}
+	return err
+}
+
+func loadRun(cmd *cobra.Command, f loadFlags) error {
 	for _, p := range []string{f.json, f.hgrm, f.hlog} {
 		if err := checkOutputFile(p); err != nil {
 			return usageErr("load: %v", err)
 		}
 	}
-	if f.jsonStream && f.json == "-" {
-		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
-	}
-	f.cfg.Mode = loadgen.Mode(f.mode)
 	f.cfg.Version = buildinfo.Version()
-
-	if err := applyShard(&f, time.Now()); err != nil {
+	if err := f.checkSettings(time.Now()); err != nil {
 		return err
-	}
-	if err := f.cfg.Normalize(); err != nil {
-		return usageErr("%v", err)
 	}
 	if err := loadgen.CheckFDs(f.cfg.Conns + f.cfg.IdleConns); err != nil {
 		return usageErr("%v", err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +15,7 @@ import (
 
 func newMergeCmd() *cobra.Command {
 	var force bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "merge OUT.json SHARD.json...",
 		Short: "Merge the shards of one load (load --shard I/N) into one run",
@@ -22,9 +25,14 @@ into one run in the same schema: counts summed, HdrHistograms merged exactly
 connection's reply count, every shard's environment and start time kept, and
 the largest start skew reported. Shards of different servers or settings,
 duplicated or missing shards are refused with one line (exit 2). OUT.json is
-not overwritten unless --force. Exit 1 when the merged run failed (a shard's
+not overwritten unless --force. With --wait D, shard files not there yet
+are waited for, up to D (how the Kubernetes merge Job starts with the
+shards); a shard whose load failed before measuring (its SHARD.json.failed,
+written by load) fails the merge at once, and a shard still missing after
+D is named (exit 1). Exit 1 when the merged run failed (a shard's
 replies mismatched, connections were reset, no reply came).`,
 		Example: `  iobench merge all.json shard-0.json shard-1.json shard-2.json
+  iobench merge --wait 10m all.json /results/shard-0.json /results/shard-1.json
   iobench report all.json --format md`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -39,6 +47,9 @@ replies mismatched, connections were reset, no reply came).`,
 			}
 			if err := checkOutputFile(out); err != nil {
 				return usageErr("merge: %v", err)
+			}
+			if err := waitForShards(args[1:], wait); err != nil {
+				return err
 			}
 			var runs []*results.Run
 			for _, p := range args[1:] {
@@ -71,5 +82,32 @@ replies mismatched, connections were reset, no reply came).`,
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace OUT.json if it exists")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for shard files not there yet (0: they must exist)")
 	return cmd
+}
+
+// waitForShards waits until every shard file exists, up to d: a shard's
+// failure marker (SHARD.failed, see load) ends the wait at once.
+func waitForShards(paths []string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		var missing []string
+		for _, p := range paths {
+			if b, err := os.ReadFile(p + ".failed"); err == nil {
+				return &exitError{code: 1, err: fmt.Errorf("merge: shard %s failed: %s", p, strings.TrimSpace(string(b)))}
+			}
+			if _, err := os.Stat(p); err != nil {
+				missing = append(missing, p)
+			}
+		}
+		switch {
+		case len(missing) == 0:
+			return nil
+		case d == 0:
+			return nil // ReadRunFile says what is wrong with each
+		case time.Now().After(deadline):
+			return &exitError{code: 1, err: fmt.Errorf("merge: after waiting %s, %d of %d shards are missing: %s", d, len(missing), len(paths), strings.Join(missing, ", "))}
+		}
+		time.Sleep(time.Second)
+	}
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// k8sFlags are the manifest's own settings; the load's are loadFlags,
+// bound and validated exactly as `load` binds and validates them.
+type k8sFlags struct {
+	load      loadFlags
+	shards    int
+	startIn   time.Duration
+	image     string
+	storage   string
+	mergeWait time.Duration
+}
+
+// Flags k8s sets itself in every shard's command line.
+var k8sOwned = []string{"shard", "start-at", "json", "quiet", "hlog", "hgrm", "json-stream", "interval"}
+
+func newK8sCmd() *cobra.Command {
+	var f k8sFlags
+	cmd := &cobra.Command{
+		Use:   "k8s --shards N --addr HOST:PORT [load flags]",
+		Short: "Print a Kubernetes manifest that runs a sharded load and merges it",
+		Long: `Print, on stdout, a manifest to kubectl apply as is: a ReadWriteMany volume
+claim, an Indexed Job of N pods — pod I runs iobench load --shard I/N with
+every load flag given here, all starting their warmup at one instant — and
+a merge Job that waits for every shard's JSON (iobench merge --wait) and
+merges them into /results/merged.json. N is written once; the start instant
+is computed (--start-in) or given (--start-at). Every load flag is checked
+exactly as load checks it: a bad one exits 2 before anything is printed.
+
+The image (--image, default iobench:latest) is the one make image builds
+(see docs/distributed.md): the static binary at /iobench, FROM scratch.`,
+		Example: `  iobench k8s --shards 3 --addr 10.0.0.5:7000 --conns 3000 --duration 30s --start-in 90s > shards.yaml
+  kubectl apply -f shards.yaml && kubectl wait --for=condition=complete job/iobench-merge --timeout=15m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return k8s(cmd, f, time.Now()) },
+	}
+	fl := cmd.Flags()
+	bindLoadFlags(fl, &f.load)
+	fl.IntVar(&f.shards, "shards", 0, "pods, each running 1/N of the load (required)")
+	fl.DurationVar(&f.startIn, "start-in", 90*time.Second, "the shards begin their warmup this long after the manifest is printed (pods must be scheduled and connected by then)")
+	fl.StringVar(&f.image, "image", "iobench:latest", "the image holding /iobench (make image)")
+	fl.StringVar(&f.storage, "storage", "1Gi", "size of the shared results volume")
+	fl.DurationVar(&f.mergeWait, "merge-wait", 0, "how long the merge waits for every shard (default: the start, warmup and duration plus 5 minutes)")
+	return cmd
+}
+
+func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
+	startAt := f.load.startAt // load's --start-at: the instant itself, instead of --start-in
+	var given []string
+	cmd.Flags().Visit(func(fl *pflag.Flag) { given = append(given, fl.Name) })
+	for _, name := range given {
+		for _, owned := range k8sOwned {
+			if name == owned && name != "start-at" {
+				return usageErr("k8s: --%s is set by the manifest for every shard; leave it out", name)
+			}
+		}
+	}
+	switch {
+	case f.shards < 1:
+		return usageErr("k8s: --shards %d: want at least 1 pod", f.shards)
+	case f.load.cfg.Conns < f.shards:
+		return usageErr("k8s: --conns %d over --shards %d: every shard needs a busy connection", f.load.cfg.Conns, f.shards)
+	case startAt == "" && f.startIn < 10*time.Second:
+		return usageErr("k8s: --start-in %v: want at least 10s, for the pods to be scheduled and connected", f.startIn)
+	}
+	start := now.Add(f.startIn).UTC().Truncate(time.Second)
+	if startAt != "" {
+		t, err := time.Parse(time.RFC3339, startAt)
+		if err != nil {
+			return usageErr("k8s: --start-at %q: want an RFC 3339 time such as 2026-11-26T10:00:00Z", startAt)
+		}
+		start = t.UTC()
+		if !start.After(now) {
+			return usageErr("k8s: --start-at %s is already past (now %s)", start.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
+	// Validate as load will, as shard 0 of N (the one with the most).
+	check := f.load
+	check.shard, check.startAt = fmt.Sprintf("0/%d", f.shards), start.Format(time.RFC3339)
+	if err := check.checkSettings(start.Add(-time.Second)); err != nil {
+		return err
+	}
+	if f.mergeWait == 0 {
+		f.mergeWait = time.Until(start) + check.cfg.Warmup + check.cfg.Duration + 5*time.Minute
+		if startAt != "" || f.mergeWait < 5*time.Minute {
+			f.mergeWait = check.cfg.Warmup + check.cfg.Duration + 10*time.Minute
+		}
+		f.mergeWait = f.mergeWait.Round(time.Minute)
+	}
+	// The load flags given, passed on as given.
+	var args, all []string
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		all = append(all, "--"+fl.Name, fl.Value.String())
+		if fl.Name == "shards" || fl.Name == "start-in" || fl.Name == "start-at" || fl.Name == "image" || fl.Name == "storage" || fl.Name == "merge-wait" {
+			return
+		}
+		args = append(args, "--"+fl.Name, fl.Value.String())
+	})
+	return writeManifest(cmd.OutOrStdout(), manifest{
+		N: f.shards, Image: f.image, Storage: f.storage, StartAt: start.Format(time.RFC3339),
+		LoadArgs: args, MergeWait: f.mergeWait.String(), Command: "iobench k8s " + strings.Join(quoteAll(all), " "),
+	})
+}
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \"'$") {
+			a = fmt.Sprintf("%q", a)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+type manifest struct {
+	N         int
+	Image     string
+	Storage   string
+	StartAt   string
+	LoadArgs  []string
+	MergeWait string
+	Command   string
+}
+
+func (m manifest) Shards() []int {
+	s := make([]int, m.N)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+var manifestTmpl = template.Must(template.New("k8s").Funcs(template.FuncMap{"q": func(s string) string { return fmt.Sprintf("%q", s) }}).Parse(`# Sharded load from {{.N}} pods, merged exactly. Generated by:
+#   {{.Command}}
+# kubectl apply -f this file; then
+#   kubectl wait --for=condition=complete job/iobench-merge --timeout={{.MergeWait}}
+# and read /results/merged.json from the volume (docs/distributed.md).
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: iobench-results
+spec:
+  accessModes: ["ReadWriteMany"]
+  resources:
+    requests:
+      storage: {{.Storage}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: iobench-load
+spec:
+  completionMode: Indexed
+  completions: {{.N}}
+  parallelism: {{.N}} # every shard at once, or the start instant is missed
+  backoffLimit: 0 # a failed shard is not rerun with another start
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: load
+          image: {{.Image}}
+          command: ["/iobench"]
+          args:
+            - load
+{{- range .LoadArgs}}
+            - {{q .}}
+{{- end}}
+            - --shard
+            - "$(JOB_COMPLETION_INDEX)/{{.N}}"
+            - --start-at
+            - {{q .StartAt}}
+            - --quiet
+            - --json
+            - "/results/shard-$(JOB_COMPLETION_INDEX).json"
+          volumeMounts:
+            - name: results
+              mountPath: /results
+      volumes:
+        - name: results
+          persistentVolumeClaim:
+            claimName: iobench-results
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: iobench-merge
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: merge
+          image: {{.Image}}
+          command: ["/iobench"]
+          args:
+            - merge
+            - --wait
+            - {{q .MergeWait}}
+            - /results/merged.json
+{{- range .Shards}}
+            - /results/shard-{{.}}.json
+{{- end}}
+          volumeMounts:
+            - name: results
+              mountPath: /results
+      volumes:
+        - name: results
+          persistentVolumeClaim:
+            claimName: iobench-results
+`))
+
+func writeManifest(w io.Writer, m manifest) error { return manifestTmpl.Execute(w, m) }
