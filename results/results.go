@@ -414,9 +414,20 @@ func DecodeRun(data []byte) (*Run, error) {
 	return &r, nil
 }
 
-// check rejects values no run can have.
+// check rejects values no run can have: what `report`, `compare` and
+// `merge` would otherwise print or add up as if measured.
 func (r *Run) check() error {
+	c := r.Config
+	p := r.LatencyNS
 	switch {
+	case c.Conns < 0 || c.IdleConns < 0 || c.Depth < 0 || c.SizeMin < 0 || c.SizeMax < c.SizeMin || c.Workers < 0 || c.DurationNS < 0 || c.WarmupNS < 0:
+		return errors.New("negative or inverted settings (conns, depth, size, workers or durations)")
+	case p.P50 < 0 || p.P99 < 0 || p.Max < 0 || p.P50 > p.P99 && p.P99 > 0:
+		return errors.New("impossible latency percentiles")
+	case math.IsNaN(r.Fairness.Jain) || r.Fairness.Jain < 0 || r.Fairness.Jain > 1.000001:
+		return errors.New("fairness outside [0, 1]")
+	case r.Shard != nil && (r.Shard.Count < 1 || r.Shard.Index < 0 || r.Shard.Index >= r.Shard.Count):
+		return fmt.Errorf("shard %d/%d: want 0 ≤ index < count", r.Shard.Index, r.Shard.Count)
 	case r.MeasuredNS < 0:
 		return errors.New("negative measured_ns")
 	case math.IsNaN(r.ThroughputPerSec) || r.ThroughputPerSec < 0:
@@ -426,6 +437,18 @@ func (r *Run) check() error {
 	case r.Connections.Established+r.Connections.Failed > r.Connections.Requested:
 		return errors.New("more connections established and failed than requested")
 	}
+	if len(r.ConnReplies) > 0 {
+		var sum uint64
+		for _, n := range r.ConnReplies {
+			if sum+n < sum {
+				return errors.New("connection_replies overflow")
+			}
+			sum += n
+		}
+		if sum != r.Replies {
+			return fmt.Errorf("connection_replies add up to %d, replies is %d", sum, r.Replies)
+		}
+	}
 	for name, s := range map[string]string{"latency": r.Histograms.Latency, "latency_uncorrected": r.Histograms.LatencyUncorrected, "connect": r.Histograms.Connect} {
 		if _, err := DecodeHistogram(s); err != nil {
 			return fmt.Errorf("histogram %s: %w", name, err)
@@ -434,11 +457,33 @@ func (r *Run) check() error {
 	return nil
 }
 
-// ReadRunFile reads and checks the run in path.
-func ReadRunFile(path string) (*Run, error) {
-	data, err := os.ReadFile(path)
+// MaxFileSize bounds every results file iobench reads: far above any real
+// run or suite (a 5-repetition 140-cell suite is ~3 MB), far below what
+// would take minutes and gigabytes to decode.
+const MaxFileSize = 256 << 20
+
+// readBounded reads path, refusing files over MaxFileSize.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("results: %s is larger than %d MiB, more than any iobench result: refused", path, MaxFileSize>>20)
+	}
+	return data, nil
+}
+
+// ReadRunFile reads and checks the run in path.
+func ReadRunFile(path string) (*Run, error) {
+	data, err := readBounded(path)
+	if err != nil {
+		return nil, err
 	}
 	r, err := DecodeRun(data)
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,5 +162,38 @@ func TestMergeShardsRefuses(t *testing.T) {
 	m, err := results.MergeShards([]*results.Run{shard(1, "a:1", 1e9), shard(0, "a:1", 1e9)})
 	if err != nil || m.Replies != 10 || m.Fairness.Conns != 2 || m.Fairness.Jain != 1 || m.Config.Conns != 2 {
 		t.Errorf("merge: %v, %+v", err, m)
+	}
+}
+
+// TestRunChecks: values no run can have are refused with the reason, and
+// a file past results.MaxFileSize is refused before it is decoded.
+func TestRunChecks(t *testing.T) {
+	for name, mutate := range map[string]func(*results.Run){
+		"negative conns":      func(r *results.Run) { r.Config.Conns = -5 },
+		"jain above 1":        func(r *results.Run) { r.Fairness.Jain = 1.5 },
+		"negative percentile": func(r *results.Run) { r.LatencyNS.P99 = -1 },
+		"shard 5/2":           func(r *results.Run) { r.Shard = &results.Shard{Index: 5, Count: 2} },
+		"shard of 0":          func(r *results.Run) { r.Shard = &results.Shard{Index: 0, Count: 0} },
+		"replies wrap": func(r *results.Run) {
+			r.ConnReplies = []uint64{math.MaxUint64, 2}
+			r.Replies = 1
+		},
+	} {
+		r := &results.Run{Schema: results.SchemaVersion, Config: results.RunConfig{Conns: 2, Depth: 1, SizeMin: 64, SizeMax: 64}, Fairness: results.Fairness{Jain: 1}}
+		mutate(r)
+		var buf bytes.Buffer
+		if err := r.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := results.DecodeRun(buf.Bytes()); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	big := filepath.Join(t.TempDir(), "big.json")
+	f, _ := os.Create(big)
+	f.Truncate(results.MaxFileSize + 1)
+	f.Close()
+	if _, err := results.ReadRunFile(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("an oversized file: %v", err)
 	}
 }

@@ -46,6 +46,7 @@ func MergeShards(runs []*Run) (*Run, error) {
 	out := &Run{Schema: SchemaVersion, Config: first.Config, Environment: first.Environment, ErrorKinds: map[string]uint64{}}
 	sh := first.Shard
 	out.Config.Conns, out.Config.IdleConns, out.Config.Rate = sh.TotalConns, sh.TotalIdle, sh.TotalRate
+	out.Config.Workers = 0 // every shard's, added below (shard 0's once)
 	var counts []uint64
 	var start, end time.Time
 	for _, r := range runs {

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -297,14 +298,23 @@ func ReadSuite(path string) (*Suite, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, "results.json")
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
+		return nil, err
 	}
 	s, err := DecodeSuite(data)
 	if err != nil {
-		if r, rerr := DecodeRun(data); rerr == nil {
+		r, rerr := DecodeRun(data)
+		if rerr == nil {
 			return RunSuite(r), nil
+		}
+		// Say what is wrong with what the file claims to be: a run
+		// (no "kind") gets the run's reason, not "not a suite".
+		var probe struct {
+			Kind *string `json:"kind"`
+		}
+		if json.Unmarshal(data, &probe) == nil && probe.Kind == nil {
+			err = rerr
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
