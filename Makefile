@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test wine-setup vet bench bench-check bench-baseline example-report image clean
+.PHONY: all build run test fuzz wine-setup vet bench bench-check bench-baseline example-report image clean
 
 all: build
 
@@ -56,6 +56,15 @@ test: vet
 		echo "SKIPPED: the Windows tests under Wine: Wine is not set up here (bash .ci/wine/setup.sh installs it; .ci/run does)"; \
 	fi
 	$(GO) test -race -count=1 -p 1 ./...
+
+# Every parser of outside input, fuzzed briefly (FUZZTIME each; the seed
+# corpora are in the tests, and failures found land in testdata/fuzz).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRun$$' -fuzztime $(FUZZTIME) ./results
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSuite$$' -fuzztime $(FUZZTIME) ./results
+	$(GO) test -run '^$$' -fuzz '^FuzzMergeShards$$' -fuzztime $(FUZZTIME) ./results
+	$(GO) test -run '^$$' -fuzz '^FuzzAgentRequest$$' -fuzztime $(FUZZTIME) ./cmd/internal/agent
 
 # Installs Wine and mingw-w64 if missing and prepares the prefix.
 wine-setup:

@@ -337,6 +337,9 @@ func (s *session) progress(done <-chan struct{}) {
 // the oldest of them, and the stall bookkeeping. merged, when set, gets
 // the interval's histogram added.
 func (s *session) closeInterval(now int64, merged *hdrhistogram.Histogram) results.Interval {
+	// Nothing after the window counts (replies past it are not recorded):
+	// the series ends with the window, not with a sliver of silence.
+	now = min(now, s.endedAt.Load())
 	h := s.ivHist
 	h.Reset()
 	iv := results.Interval{StartNS: s.ivStart, EndNS: now, Warmup: s.ivStart < s.plan.measureAt}
@@ -359,6 +362,9 @@ func (s *session) closeInterval(now int64, merged *hdrhistogram.Histogram) resul
 		}
 		w.mu.Unlock()
 	}
+	if now <= s.ivStart {
+		return iv // past the window: nothing to record
+	}
 	if h.TotalCount() > 0 {
 		iv.P50NS, iv.P99NS, iv.MaxNS = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.Max()
 	}
@@ -369,13 +375,11 @@ func (s *session) closeInterval(now int64, merged *hdrhistogram.Histogram) resul
 	if merged != nil {
 		merged.Merge(h)
 	}
-	if now > s.ivStart {
-		s.intervals = append(s.intervals, iv)
-		if s.cfg.OnInterval != nil {
-			h.SetStartTimeMs(s.base.Add(time.Duration(s.ivStart)).UnixMilli())
-			h.SetEndTimeMs(s.base.Add(time.Duration(now)).UnixMilli())
-			s.cfg.OnInterval(iv, h)
-		}
+	s.intervals = append(s.intervals, iv)
+	if s.cfg.OnInterval != nil {
+		h.SetStartTimeMs(s.base.Add(time.Duration(s.ivStart)).UnixMilli())
+		h.SetEndTimeMs(s.base.Add(time.Duration(now)).UnixMilli())
+		s.cfg.OnInterval(iv, h)
 	}
 	s.ivStart = now
 	return iv

@@ -197,3 +197,41 @@ func TestRunChecks(t *testing.T) {
 		t.Errorf("an oversized file: %v", err)
 	}
 }
+
+// FuzzDecodeSuite: a suite decoder fed anything never panics, and what it
+// accepts the report can aggregate.
+func FuzzDecodeSuite(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"kind":"suite","cells":[]}`))
+	f.Add([]byte(`{"schema":1,"kind":"suite","cells":[{"model":"epoll","mode":"closed","conns":-5,"run":{"schema":1,"fairness":{"jain":2}}}]}`))
+	f.Add([]byte(`{"schema":2,"kind":"suite"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := results.DecodeSuite(data)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(s); err != nil {
+			t.Fatalf("re-encoding an accepted suite: %v", err)
+		}
+	})
+}
+
+// FuzzMergeShards: shards decoded from anything merge or are refused,
+// never panic, and a merge never adds up to more replies than its shards.
+func FuzzMergeShards(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"config":{"conns":1},"shard":{"index":0,"count":2,"total_conns":2},"replies":5,"connection_replies":[5]}`),
+		[]byte(`{"schema":1,"config":{"conns":1},"shard":{"index":1,"count":2,"total_conns":2},"replies":3,"connection_replies":[3]}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		ra, err1 := results.DecodeRun(a)
+		rb, err2 := results.DecodeRun(b)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		m, err := results.MergeShards([]*results.Run{ra, rb})
+		if err != nil {
+			return
+		}
+		if m.Replies != ra.Replies+rb.Replies || m.Config.Workers != ra.Config.Workers+rb.Config.Workers {
+			t.Fatalf("merged %d replies, %d workers from %d+%d, %d+%d", m.Replies, m.Config.Workers, ra.Replies, rb.Replies, ra.Config.Workers, rb.Config.Workers)
+		}
+	})
+}

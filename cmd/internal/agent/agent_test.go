@@ -228,3 +228,35 @@ func TestLimitListener(t *testing.T) {
 	}
 	second.Close()
 }
+
+// FuzzAgentRequest: any method, path, header and body sent to the agent
+// gets an answer (never a panic, never a 5xx for the caller's mistake),
+// and the agent still answers hello afterwards.
+func FuzzAgentRequest(f *testing.F) {
+	f.Add("POST", "/v1/servers", "Bearer right-token-0123456789", `{"model":"gonet","work":"none","cpus":[-64]}`)
+	f.Add("POST", "/v1/servers/1/stop", "bearer right-token-0123456789", `{"replies":1}`)
+	f.Add("DELETE", "/v1/session", "right-token-0123456789", ``)
+	f.Add("POST", "/v1/session", "Bearer right-token-0123456789", `{}`)
+	a := &Agent{Launcher: matrix.Launcher{Cmd: []string{"/nonexistent/iobench"}}, Token: "right-token-0123456789", Lease: time.Second, FailDelay: -1}
+	h := a.Handler()
+	f.Fuzz(func(t *testing.T, method, path, auth, body string) {
+		req, err := http.NewRequest(method, "http://agent"+path, strings.NewReader(body))
+		if err != nil || !strings.HasPrefix(path, "/") {
+			return // not a request net/http would pass on
+		}
+		req.RemoteAddr = "192.0.2.1:1234"
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusInternalServerError {
+			t.Fatalf("%s %s: status %d", method, path, rec.Code)
+		}
+		hello := httptest.NewRequest(http.MethodGet, "http://agent"+pathHello, nil)
+		hello.Header.Set("Authorization", "Bearer "+a.Token)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, hello)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("hello after %s %s: status %d", method, path, rec.Code)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -30,8 +31,8 @@ const (
 	// MaxConns is how many connections the agent holds at once; more
 	// wait in the listen backlog.
 	MaxConns = 64
-	// failDelay slows every refused token down, so guessing is slow.
-	failDelay = 200 * time.Millisecond
+	// DefaultFailDelay slows every refused token down, so guessing is slow.
+	DefaultFailDelay = 200 * time.Millisecond
 )
 
 // LimitListener accepts at most n connections at once.
@@ -73,6 +74,9 @@ type Agent struct {
 	Lease    time.Duration // 0: DefaultLease
 	Version  string
 	Logf     func(format string, args ...any)
+	// FailDelay is how long a refused token waits for its 401 (0:
+	// DefaultFailDelay; negative: none, for tests).
+	FailDelay time.Duration
 
 	mu      sync.Mutex
 	session string
@@ -152,7 +156,9 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
 				a.logf("refused %s %s from %s: bad or missing token", r.Method, r.URL.Path, r.RemoteAddr)
-				time.Sleep(failDelay)
+				if d := cmp.Or(a.FailDelay, DefaultFailDelay); d > 0 {
+					time.Sleep(d)
+				}
 				fail(w, http.StatusUnauthorized, "bad token (want Authorization: Bearer TOKEN)")
 				return
 			}
