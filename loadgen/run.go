@@ -574,14 +574,9 @@ func (s *session) clientCPU(r *results.Run, measured int64) {
 	}
 }
 
-// Fair service: a run whose Jain index is below FairJain, or that left a
-// busy connection without any reply, served some connections at the
-// others' expense; its latency covers only the replies it gave.
-const FairJain = 0.9
-
-// Fair reports whether r's service was fair (see FairJain).
+// Fair reports whether r's service was fair (results.FairJain).
 func Fair(r *results.Run) bool {
-	return r.Fairness.Jain >= FairJain && r.Fairness.ZeroConn == 0
+	return r.Fairness.Fair()
 }
 
 // warnings says, in a line each, why the numbers may not mean what they

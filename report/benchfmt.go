@@ -21,7 +21,7 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 		if m.Higher {
 			better = "higher"
 		}
-		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: benchUnit(m), Key: "better"}, OrigUnit: benchUnit(m), Value: better}); err != nil {
+		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: m.BenchUnit, Key: "better"}, OrigUnit: m.BenchUnit, Value: better}); err != nil {
 			return err
 		}
 	}
@@ -42,7 +42,7 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 		}
 		for _, m := range metrics {
 			if v, ok := m.value(c); ok {
-				res.Values = append(res.Values, benchfmt.Value{Value: v, Unit: benchUnit(m)})
+				res.Values = append(res.Values, benchfmt.Value{Value: v, Unit: m.BenchUnit})
 			}
 		}
 		if err := bw.Write(res); err != nil {
@@ -60,20 +60,4 @@ func name(c results.Cell) string {
 		n += "/" + d.Key + "=" + d.Value
 	}
 	return n
-}
-
-// benchUnit is a metric's unit in benchmark format: one word per metric,
-// so benchstat keeps them apart.
-func benchUnit(m Metric) string {
-	switch m.Name {
-	case "throughput":
-		return "replies/s"
-	case "cpu":
-		return "cpu-ns/reply"
-	case "syscalls":
-		return "syscalls/reply"
-	case "ctxsw":
-		return "ctx-switches/reply"
-	}
-	return m.Name + "-ns"
 }

@@ -15,21 +15,24 @@ import (
 
 // Metric is one figure a comparison can gate on; each run gives one sample.
 type Metric struct {
-	Name   string
-	Unit   string
-	Higher bool // higher is better
-	value  func(c results.Cell) (float64, bool)
+	Name string
+	Unit string
+	// BenchUnit is its unit in Go benchmark format: one word per metric,
+	// so benchstat keeps them apart.
+	BenchUnit string
+	Higher    bool // higher is better
+	value     func(c results.Cell) (float64, bool)
 }
 
 // Metrics are the figures compare knows, in order.
 func Metrics() []Metric { return slices.Clone(metrics) }
 
 var metrics = []Metric{
-	{"throughput", "replies/s", true, func(c results.Cell) (float64, bool) { return c.Run.ThroughputPerSec, true }},
-	{"p50", "ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P50), c.Run.LatencyNS.Count > 0 }},
-	{"p99", "ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P99), c.Run.LatencyNS.Count > 0 }},
-	{"p999", "ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P999), c.Run.LatencyNS.Count > 0 }},
-	{"cpu", "ns/reply", false, func(c results.Cell) (float64, bool) {
+	{"throughput", "replies/s", "replies/s", true, func(c results.Cell) (float64, bool) { return c.Run.ThroughputPerSec, true }},
+	{"p50", "ns", "p50-ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P50), c.Run.LatencyNS.Count > 0 }},
+	{"p99", "ns", "p99-ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P99), c.Run.LatencyNS.Count > 0 }},
+	{"p999", "ns", "p999-ns", false, func(c results.Cell) (float64, bool) { return float64(c.Run.LatencyNS.P999), c.Run.LatencyNS.Count > 0 }},
+	{"cpu", "ns/reply", "cpu-ns/reply", false, func(c results.Cell) (float64, bool) {
 		if c.Server == nil || c.Server.CPUPerReplyNS == 0 {
 			return 0, false
 		}
@@ -37,13 +40,13 @@ var metrics = []Metric{
 	}},
 	// Kernel counts: they do not drift with a shared machine's noise, so
 	// a gate on them can use a tight threshold.
-	{"syscalls", "syscalls/reply", false, func(c results.Cell) (float64, bool) {
+	{"syscalls", "syscalls/reply", "syscalls/reply", false, func(c results.Cell) (float64, bool) {
 		if c.Server == nil || c.Server.SyscallsPerReply == nil {
 			return 0, false
 		}
 		return *c.Server.SyscallsPerReply, true
 	}},
-	{"ctxsw", "ctx-switches/reply", false, func(c results.Cell) (float64, bool) {
+	{"ctxsw", "ctx-switches/reply", "ctx-switches/reply", false, func(c results.Cell) (float64, bool) {
 		if c.Server == nil || c.Server.CtxSwitchesPerReply == nil {
 			return 0, false
 		}

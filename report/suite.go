@@ -93,7 +93,9 @@ type Note struct {
 // connection evenly (Jain ≥ loadgen's 0.9 and no connection without a reply): a leader can
 // only come from a fair row, since an unfair row's latency covers only the
 // replies it gave.
-func (r Row) Fair() bool { return r.Reps > 0 && r.Jain >= fairJain && r.ZeroConn == 0 }
+func (r Row) Fair() bool {
+	return r.Reps > 0 && results.Fairness{Jain: r.Jain, ZeroConn: r.ZeroConn}.Fair()
+}
 
 // FairnessText is the fairness column: the median repetition's Jain
 // index, and the worst beside it when it differs.
@@ -104,9 +106,6 @@ func (r Row) FairnessText() string {
 	}
 	return s
 }
-
-// fairJain is loadgen.FairJain (report does not import loadgen).
-const fairJain = 0.9
 
 // Ranked reports whether the row takes part in rankings: measured, no
 // failed repetition, fair.

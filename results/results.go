@@ -224,6 +224,15 @@ type Connections struct {
 }
 
 // Fairness of replies over the busy connections.
+// FairJain: a run whose Jain index is below it, or that left a busy
+// connection without a reply, served some connections at the others'
+// expense; its latency covers only the replies it gave. results owns the
+// rule; loadgen warns by it and report ranks by it.
+const FairJain = 0.9
+
+// Fair reports whether service was fair (see FairJain).
+func (f Fairness) Fair() bool { return f.Jain >= FairJain && f.ZeroConn == 0 }
+
 type Fairness struct {
 	Jain     float64 `json:"jain"` // (Σx)² / (n·Σx²): 1 is perfectly even, 1/n is one connection got all
 	Min      uint64  `json:"min"`
