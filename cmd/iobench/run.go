@@ -187,10 +187,15 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		return cfg, err
 	}
 	for _, w := range splitList(f.works) {
-		if _, err := servers.ParseWork(w); err != nil {
+		work, err := servers.ParseWork(w)
+		if err != nil {
 			return cfg, usageErr("run: %v", err)
 		}
-		cfg.Works = append(cfg.Works, w)
+		// One spelling per setting (cpu:0.05ms is cpu:50µs), so that
+		// cells compare and merge by what they did, not how it was typed.
+		if canon := work.String(); !slices.Contains(cfg.Works, canon) {
+			cfg.Works = append(cfg.Works, canon)
+		}
 	}
 	switch {
 	case f.duration <= 0:
