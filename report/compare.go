@@ -56,6 +56,16 @@ var metrics = []Metric{
 
 // MetricByName finds a metric.
 func MetricByName(name string) (Metric, error) {
+	if call, ok := strings.CutPrefix(name, "syscalls:"); ok && call != "" {
+		// One system call's count per reply (or "other"): measured where
+		// the server's calls were counted by name.
+		return Metric{Name: name, Unit: call + "/reply", BenchUnit: call + "-calls/reply", value: func(c results.Cell) (float64, bool) {
+			if c.Server == nil || c.Server.SyscallsByName == nil {
+				return 0, false
+			}
+			return c.Server.SyscallsByName[call], true // absent: none in the window
+		}}, nil
+	}
 	var names []string
 	for _, m := range metrics {
 		if m.Name == name {
@@ -63,7 +73,7 @@ func MetricByName(name string) (Metric, error) {
 		}
 		names = append(names, m.Name)
 	}
-	return Metric{}, fmt.Errorf("report: unknown metric %q (have: %s)", name, strings.Join(names, ", "))
+	return Metric{}, fmt.Errorf("report: unknown metric %q (have: %s, or syscalls:NAME for one system call, e.g. syscalls:epoll_wait)", name, strings.Join(names, ", "))
 }
 
 // Verdict is compare's finding for one metric of one cell.

@@ -36,12 +36,16 @@ type Row struct {
 	MaxRSS         int64 // largest over repetitions (0: not measured)
 	Threads        int   // largest over repetitions (0: not measured)
 	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
-	CtxPerRep      Stat  // server context switches per reply, likewise
-	Requested      int
-	Est            int // established, the median repetition's
-	EstWorst       int // fewest established over repetitions
-	Failed         int // most failed
-	Errors         uint64
+	// ByName is the server's system calls per reply by call, the median
+	// over repetitions ("other": the rest); ByNameWhy says why not.
+	ByName    map[string]float64
+	ByNameWhy string
+	CtxPerRep Stat // server context switches per reply, likewise
+	Requested int
+	Est       int // established, the median repetition's
+	EstWorst  int // fewest established over repetitions
+	Failed    int // most failed
+	Errors    uint64
 	// Fairness is judged by the typical repetition, the worst shown
 	// beside it: one starved repetition on a busy machine is the
 	// machine's doing, not the model's.
@@ -154,6 +158,8 @@ type repSamples struct {
 	tput, bw, p50, p99, p999, cpu []float64
 	syscalls, ctxPerRep           []float64
 	jain, zero, est               []float64
+	byName                        map[string][]float64
+	reps                          int // with calls counted by name
 }
 
 func aggregate(model string, cells []results.Cell) Row {
@@ -197,6 +203,15 @@ func aggregate(model string, cells []results.Cell) Row {
 	r.Est, r.EstWorst = int(math.Round(summarize(smp.est).Median)), int(slices.Min(smp.est))
 	r.cpus = smp.cpu
 	r.pickSeries()
+	if smp.reps > 0 {
+		r.ByName = map[string]float64{}
+		for name, v := range smp.byName {
+			for len(v) < smp.reps {
+				v = append(v, 0) // not called in that repetition
+			}
+			r.ByName[name] = summarize(v).Median
+		}
+	}
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
 	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
@@ -247,6 +262,17 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	}
 	if u.SyscallsPerReply != nil {
 		smp.syscalls = append(smp.syscalls, *u.SyscallsPerReply)
+	}
+	if u.SyscallsByName != nil {
+		if smp.byName == nil {
+			smp.byName = map[string][]float64{}
+		}
+		smp.reps++
+		for name, v := range u.SyscallsByName {
+			smp.byName[name] = append(smp.byName[name], v)
+		}
+	} else if u.ByNameUnavailable != "" {
+		r.ByNameWhy = u.ByNameUnavailable
 	}
 	if u.CtxSwitchesPerReply != nil {
 		smp.ctxPerRep = append(smp.ctxPerRep, *u.CtxSwitchesPerReply)
@@ -805,6 +831,7 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", m.Name, m.Mechanism, mdEscape(how))
 		}
 	}
+	writeCalls(&b, tables)
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")
 		for _, ch := range charts {
@@ -1039,4 +1066,59 @@ func WriteJSON(w io.Writer, s *results.Suite) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// writeCalls shows, for the largest connection count of the first
+// scenario family, each model's system calls per reply by name: how it
+// does its IO, as the kernel counted it (iobench explain MODEL for one).
+func writeCalls(b *strings.Builder, tables []Table) {
+	fams := families(tables)
+	if len(fams) == 0 {
+		return
+	}
+	f := fams[0]
+	n := f.conns[len(f.conns)-1]
+	var lines []string
+	for _, r := range f.byConn[n] {
+		switch {
+		case r.ByName != nil:
+			lines = append(lines, fmt.Sprintf("| %s | %s |", r.Model, mdEscape(TopCalls(r.ByName, 5))))
+		case r.ByNameWhy != "":
+			lines = append(lines, fmt.Sprintf("| %s | unavailable: %s |", r.Model, mdEscape(r.ByNameWhy)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### System calls per reply, by name (%s, %d %s)\n\n| model | the most frequent calls (kernel-counted; other = the rest) |\n|---|---|\n%s\n",
+		familyTitle(f.key), n, plural(n, "connection", "connections"), strings.Join(lines, "\n"))
+}
+
+// TopCalls lists the k most frequent calls per reply, then "other".
+func TopCalls(byName map[string]float64, k int) string {
+	type kv struct {
+		name string
+		v    float64
+	}
+	var all []kv
+	for name, v := range byName {
+		if name != "other" && v >= 0.005 {
+			all = append(all, kv{name, v})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].name < all[j].name })
+	var parts []string
+	for i, c := range all {
+		if i == k {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", c.name, c.v))
+	}
+	if o := byName["other"]; o >= 0.005 {
+		parts = append(parts, fmt.Sprintf("other %.2f", o))
+	}
+	if len(parts) == 0 {
+		return "none measurable (< 0.005 per reply)"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -259,6 +259,10 @@ type ServerUsage struct {
 	SyscallsPerReply    *float64 `json:"syscalls_per_reply"`
 	CtxSwitchesPerReply *float64 `json:"ctx_switches_per_reply"`
 	CountsUnavailable   string   `json:"counts_unavailable,omitempty"`
+	// SyscallsByName is SyscallsPerReply by call (perfcount.Calls), with
+	// "other" for the rest; ByNameUnavailable says why not, never 0s.
+	SyscallsByName    map[string]float64 `json:"syscalls_by_name,omitempty"`
+	ByNameUnavailable string             `json:"syscalls_by_name_unavailable,omitempty"`
 	// DiedDuringRun: the server exited before it was asked to stop.
 	DiedDuringRun bool `json:"died_during_run,omitempty"`
 	// Unmeasured names the figures this OS or run could not measure

@@ -78,23 +78,40 @@ type Model struct {
 	// how it works; WhyFew, when set, says it for few connections (≤ 10).
 	// Reports ask the model for them rather than guess from its name.
 	Why, WhyFew string
+	// Loop is the model's serving loop on Linux as docs/models.md tells
+	// it, a step per system call it makes: what `iobench explain` puts
+	// beside the calls the kernel counted.
+	Loop []Step
 }
+
+// Step is one step of a model's loop: the system call(s) it makes (any
+// of Calls, by their kernel names) and what for.
+type Step struct {
+	Calls []string
+	Does  string
+}
+
+// The steps the readiness loops share.
+var (
+	readStep  = Step{[]string{"read", "recvfrom"}, "read the request from a ready connection"}
+	writeStep = Step{[]string{"write", "sendto"}, "write the reply (a short write waits for writability)"}
+)
 
 // Models is every model iobench knows, in the order tables show them.
 func Models() []Model {
 	return []Model{
 		{Name: "blocking", Mechanism: Thread, OS: []string{"linux", "windows"}, Summary: "one OS thread per connection, blocking read/write", Tunables: []string{"max-threads"},
-			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop"},
+			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop", Loop: []Step{{[]string{"accept4"}, "the acceptor thread takes a connection and starts its thread"}, {[]string{"read", "recvfrom"}, "the connection's thread blocks until the request is in"}, writeStep}},
 		{Name: "select", Mechanism: Readiness, OS: []string{"linux", "windows"}, Summary: "one thread, select(2); at most FD_SETSIZE descriptors",
-			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing"},
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"select", "pselect6"}, "wait until some descriptor of the set is ready (the set rebuilt each time)"}, readStep, writeStep}},
 		{Name: "poll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "one thread, poll(2); O(n) scan per wakeup",
-			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing"},
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"poll", "ppoll"}, "wait until some descriptor of the array is ready (scanned each time)"}, readStep, writeStep}},
 		{Name: "nonblocking", Mechanism: BusyPoll, OS: []string{"linux", "windows"}, Summary: "one thread retrying every O_NONBLOCK socket; burns a core by design",
-			Why: "it never sleeps, so it answers at once, paying a full core for it"},
+			Why: "it never sleeps, so it answers at once, paying a full core for it", Loop: []Step{{[]string{"read", "recvfrom"}, "try every connection in turn; most tries find nothing (EAGAIN)"}, writeStep, {[]string{"sched_yield", "nanosleep"}, "between empty sweeps"}}},
 		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"},
-			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
+			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)", Loop: []Step{{[]string{"epoll_wait", "epoll_pwait"}, "wait for the ready connections only"}, readStep, writeStep, {[]string{"epoll_ctl"}, "arm or disarm writability around a short write"}}},
 		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; multishot recv by default (--recv single: one per message); --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring", "recv"},
-			Why: "one io_uring_enter submits and reaps the IO of many connections"},
+			Why: "one io_uring_enter submits and reaps the IO of many connections", Loop: []Step{{[]string{"io_uring_enter"}, "submit the batch's sends, wait for completions, reap them: the recvs are multishot and need no call"}}},
 		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait",
 			Why: "completions arrive for finished IO only, with no readiness round trip"},
 		{Name: "iocp", Mechanism: Completion, OS: []string{"windows"}, Summary: "I/O completion port drained by worker threads (--workers, default one per CPU)", Tunables: []string{"workers"},
@@ -102,7 +119,7 @@ func Models() []Model {
 		{Name: "kqueue", Mechanism: Readiness, OS: []string{"darwin", "freebsd"}, Summary: "kqueue(2)/kevent(2)",
 			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
 		{Name: "gonet", Mechanism: Runtime, OS: []string{"linux", "windows", "darwin", "freebsd"}, Summary: "goroutine per connection on Go's net package (runtime netpoller)",
-			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU"},
+			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU", Loop: []Step{{[]string{"epoll_pwait", "epoll_wait"}, "the runtime's netpoller: which goroutines' connections are ready"}, readStep, writeStep, {[]string{"futex", "nanosleep"}, "the scheduler parking and waking threads"}}},
 	}
 }
 

@@ -93,7 +93,7 @@ echo server per IO model and drives them with a load generator.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newListCmd(), newServeCmd(), newLoadCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newMergeCmd(), newK8sCmd(), newAgentCmd(), newVersionCmd())
+	root.AddCommand(newListCmd(), newServeCmd(), newLoadCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newMergeCmd(), newK8sCmd(), newExplainCmd(), newAgentCmd(), newVersionCmd())
 	usageArgs(root)
 	return root
 }

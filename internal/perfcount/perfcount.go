@@ -24,3 +24,18 @@ func (k Kind) String() string {
 
 // ErrUnavailable wraps every reason counting can't be done here.
 var ErrUnavailable = errors.New("unavailable")
+
+// Calls are the system calls counted by name (OpenByName): what the
+// models and the load generator use to wait, read, write, accept, close
+// and sleep. Whatever else a process calls is "other": the total
+// (raw_syscalls:sys_enter) minus these.
+var Calls = []string{
+	"read", "write", "recvfrom", "sendto", "recvmsg", "sendmsg", "readv", "writev",
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "select", "pselect6", "poll", "ppoll",
+	"io_uring_enter", "accept4", "close", "futex", "sched_yield", "nanosleep", "clock_nanosleep", "setsockopt",
+}
+
+// MaxNamedFDs bounds the descriptors OpenByName may use: a counter per
+// thread per call, so a process of a thousand threads (the blocking
+// model) is not counted by name.
+const MaxNamedFDs = 4096

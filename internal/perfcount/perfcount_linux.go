@@ -185,3 +185,108 @@ func (s *Set) Close() {
 	}
 	s.fds = nil
 }
+
+// callTracepoint is the id of syscalls:sys_enter_NAME, or an error when
+// this kernel has no such tracepoint (that call does not exist here).
+func callTracepoint(name string) (uint64, error) {
+	if _, err := syscallTracepoint(); err != nil { // mounts tracefs if it must
+		return 0, err
+	}
+	var last error
+	for _, dir := range tracefsDirs {
+		b, err := os.ReadFile(dir + "/events/syscalls/sys_enter_" + name + "/id")
+		if err == nil {
+			return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		}
+		last = err
+	}
+	return 0, last
+}
+
+// Named counts system calls by name, each a Set.
+type Named struct {
+	sets map[string]*Set
+}
+
+// OpenByName starts counting each of names that this kernel has a
+// tracepoint for, on every thread of pid and every thread those create
+// (as Open does, with the process stopped while the counters open).
+func OpenByName(pid int, names []string) (*Named, error) {
+	type call struct {
+		name string
+		attr *unix.PerfEventAttr
+	}
+	var calls []call
+	for _, name := range names {
+		id, err := callTracepoint(name)
+		if errors.Is(err, ErrUnavailable) {
+			return nil, err
+		}
+		if err != nil {
+			continue // no such call on this kernel
+		}
+		a := &unix.PerfEventAttr{Size: uint32(unsafe.Sizeof(unix.PerfEventAttr{})), Bits: unix.PerfBitInherit,
+			Type: unix.PERF_TYPE_TRACEPOINT, Config: id}
+		calls = append(calls, call{name, a})
+	}
+	if pid != 0 && pid != os.Getpid() {
+		if err := stop(pid); err != nil {
+			return nil, err
+		}
+		defer unix.Kill(pid, unix.SIGCONT)
+	}
+	dir := "/proc/self/task"
+	if pid != 0 {
+		dir = "/proc/" + strconv.Itoa(pid) + "/task"
+	}
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("perfcount: %w", err)
+	}
+	if n := len(tasks) * len(calls); n > MaxNamedFDs {
+		return nil, fmt.Errorf("%w: %d threads × %d calls would take %d descriptors (at most %d): counted in total only", ErrUnavailable, len(tasks), len(calls), n, MaxNamedFDs)
+	}
+	nm := &Named{sets: map[string]*Set{}}
+	for _, c := range calls {
+		set := &Set{kind: Syscalls}
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil {
+				continue
+			}
+			fd, err := unix.PerfEventOpen(c.attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+			if errors.Is(err, unix.ESRCH) {
+				continue
+			}
+			if err != nil {
+				set.Close()
+				nm.Close()
+				return nil, explain(Syscalls, err)
+			}
+			set.fds = append(set.fds, fd)
+		}
+		nm.sets[c.name] = set
+	}
+	return nm, nil
+}
+
+// Read is each call's count so far.
+func (n *Named) Read() (map[string]uint64, error) {
+	out := make(map[string]uint64, len(n.sets))
+	for name, s := range n.sets {
+		v, err := s.Read()
+		if err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// Close stops counting.
+func (n *Named) Close() {
+	for _, s := range n.sets {
+		s.Close()
+	}
+	n.sets = nil
+}

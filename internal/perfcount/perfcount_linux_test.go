@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestCountsSyscalls: 1000 getppid(2) calls count as about 1000 system
@@ -90,5 +93,42 @@ func TestContextSwitches(t *testing.T) {
 	}
 	if after, _ := s.Read(); after-before < 20 {
 		t.Errorf("counted %d context switches over 20 sleeps; want ≥ 20", after-before)
+	}
+}
+
+// TestByName: a process's calls counted by name — 1000
+// writes to /dev/null show as 1000 writes — and "other" calls stay out.
+func TestByName(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	n, err := OpenByName(0, []string{"write", "nanosleep", "no_such_call"})
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("skipped: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before, err := n.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		unix.Write(int(f.Fd()), []byte{1})
+	}
+	after, err := n.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after["write"] - before["write"]; d < 1000 || d > 1100 {
+		t.Errorf("%d writes counted, want 1000 (a few more from the runtime)", d)
+	}
+	if _, ok := after["no_such_call"]; ok {
+		t.Error("a call this kernel lacks was counted")
 	}
 }

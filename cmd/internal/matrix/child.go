@@ -55,6 +55,8 @@ type Child struct {
 	sigErr      error             // from sending SIGTERM
 	counts      [2]*perfcount.Set // system calls, context switches
 	countsErr   error             // why they are not counted
+	named       *perfcount.Named  // system calls by name
+	namedErr    error             // why they are not counted by name
 }
 
 // Start starts a child for spec, pinned to its CPUs, and waits for its
@@ -130,9 +132,14 @@ func (s *Child) openCounts() {
 		}
 		s.counts[i] = set
 	}
+	s.named, s.namedErr = perfcount.OpenByName(s.cmd.Process.Pid, perfcount.Calls)
 }
 
 func (s *Child) closeCounts() {
+	if s.named != nil {
+		s.named.Close()
+		s.named = nil
+	}
 	for i, set := range s.counts {
 		if set != nil {
 			set.Close()
@@ -245,6 +252,7 @@ type window struct {
 	startOK, endOK           bool
 	countStart, countEnd     [2]uint64 // system calls, context switches
 	countStartOK, countEndOK bool
+	namedStart, namedEnd     map[string]uint64 // system calls by name
 }
 
 func (w *window) mark(s *Child, end bool) {
@@ -252,10 +260,24 @@ func (w *window) mark(s *Child, end bool) {
 	if end {
 		w.end, w.endOK = readProcCPU(pid)
 		w.countEnd, w.countEndOK = s.readCounts()
+		w.namedEnd = s.readNamed()
 	} else {
 		w.start, w.startOK = readProcCPU(pid)
 		w.countStart, w.countStartOK = s.readCounts()
+		w.namedStart = s.readNamed()
 	}
+}
+
+func (s *Child) readNamed() map[string]uint64 {
+	if s.named == nil {
+		return nil
+	}
+	m, err := s.named.Read()
+	if err != nil {
+		s.namedErr = err
+		return nil
+	}
+	return m
 }
 
 // Addr is where the child listens.
@@ -320,6 +342,7 @@ func (s *Child) usage(win window, replies uint64, clean, died bool, note string)
 	if st := s.state; st != nil {
 		fillRusage(u, st)
 	}
+	u.SyscallsByName, u.ByNameUnavailable = byName(win, replies, s.namedErr)
 	switch {
 	case win.countStartOK && win.countEndOK && replies > 0:
 		u.SyscallsPerReply = results.PerReply(win.countEnd[0]-win.countStart[0], replies)
@@ -332,4 +355,30 @@ func (s *Child) usage(win window, replies uint64, clean, died bool, note string)
 		u.CountsUnavailable = "the counters could not be read at both ends of the window"
 	}
 	return u
+}
+
+// byName is the server's system calls per reply by name over the window,
+// with "other" the total less the named ones; or why not.
+func byName(win window, replies uint64, err error) (map[string]float64, string) {
+	switch {
+	case err != nil:
+		return nil, err.Error()
+	case win.namedStart == nil || win.namedEnd == nil || !win.countStartOK || !win.countEndOK:
+		return nil, "the counters could not be read at both ends of the window"
+	case replies == 0:
+		return nil, "no replies to count them over"
+	}
+	out := map[string]float64{}
+	var named uint64
+	for name, end := range win.namedEnd {
+		d := end - win.namedStart[name]
+		named += d
+		if d > 0 {
+			out[name] = float64(d) / float64(replies)
+		}
+	}
+	if total := win.countEnd[0] - win.countStart[0]; total > named {
+		out["other"] = float64(total-named) / float64(replies)
+	}
+	return out, ""
 }
