@@ -90,7 +90,16 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	if err != nil {
 		return err
 	}
-	return writeExplain(cmd.OutOrStdout(), v.Model, suite)
+	if err := writeExplain(cmd.OutOrStdout(), v.Model, suite); err != nil {
+		return err
+	}
+	switch failed := report.FailedCells(suite); {
+	case suite.Interrupted:
+		return &exitError{code: 130, err: errors.New("interrupted")}
+	case len(failed) > 0:
+		return &exitError{code: 1, err: fmt.Errorf("explain: %s", failed[0])}
+	}
+	return nil
 }
 
 // writeExplain prints the model's loop with the counted calls per reply
