@@ -144,24 +144,34 @@ func waitConnected(ctx context.Context, fd int, timeout time.Duration) error {
 }
 
 func (e *epollEngine) drive(ctx context.Context, s *session) {
+	e.driveWorkers(ctx, s, unix.EFD_NONBLOCK, func(w *worker, fds []int, wake int) error {
+		ew := &epollWorker{s: s, w: w, fds: fds, wake: wake, timer: -1, ep: -1}
+		return ew.run()
+	})
+}
+
+// driveWorkers is the frame both Linux engines share: it spreads the busy
+// connections over the workers and runs each worker's loop on a goroutine
+// of its own until all have stopped. wake is an eventfd (a semaphore: one
+// count per worker) that an interruption writes, made with extra flags.
+func (e *epollEngine) driveWorkers(ctx context.Context, s *session, flags int, run func(w *worker, fds []int, wake int) error) {
 	e.mu.Lock()
 	busy := e.busy
 	e.mu.Unlock()
 	s.spread(len(busy))
 	fds := byWorker(s, busy)
 
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_SEMAPHORE|flags)
 	if err != nil {
 		// Nothing can run without it: said as an error of the run, which
 		// then has no replies and fails, not as an interruption.
-		w := s.workers[0]
-		w.rec.fail("eventfd: " + err.Error())
+		s.workers[0].rec.fail("eventfd: " + err.Error())
 		return
 	}
 	defer unix.Close(wake)
 	stop := context.AfterFunc(ctx, func() {
 		s.interrupt()
-		unix.Write(wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		unix.Write(wake, []byte{byte(len(s.workers)), 0, 0, 0, 0, 0, 0, 0})
 	})
 	defer stop()
 
@@ -171,8 +181,7 @@ func (e *epollEngine) drive(ctx context.Context, s *session) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ew := &epollWorker{s: s, w: w, fds: fds[k], wake: wake, timer: -1, ep: -1}
-			if err := ew.run(); err != nil {
+			if err := run(w, fds[k], wake); err != nil {
 				w.mu.Lock()
 				w.rec.fail(err.Error())
 				w.mu.Unlock()

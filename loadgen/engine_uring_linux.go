@@ -49,41 +49,12 @@ const (
 )
 
 func (e *uringEngine) drive(ctx context.Context, s *session) {
-	e.mu.Lock()
-	busy := e.busy
-	e.mu.Unlock()
-	s.spread(len(busy))
-	fds := byWorker(s, busy)
-
-	// A semaphore: each worker's armed read takes one count.
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_SEMAPHORE)
-	if err != nil {
-		s.workers[0].rec.fail("eventfd: " + err.Error())
-		return
-	}
-	defer unix.Close(wake)
-	stop := context.AfterFunc(ctx, func() {
-		s.interrupt()
-		// One count per worker: each has a read armed on it.
-		unix.Write(wake, []byte{byte(len(s.workers)), 0, 0, 0, 0, 0, 0, 0})
+	// A blocking eventfd: io_uring answers a read on a non-blocking one
+	// with EAGAIN at once instead of waiting.
+	e.driveWorkers(ctx, s, 0, func(w *worker, fds []int, wake int) error {
+		uw := &uringWorker{s: s, w: w, fds: fds, wake: wake}
+		return uw.run()
 	})
-	defer stop()
-
-	defer s.startProgress()()
-	var wg sync.WaitGroup
-	for k, w := range s.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			uw := &uringWorker{s: s, w: w, fds: fds[k], wake: wake}
-			if err := uw.run(); err != nil {
-				w.mu.Lock()
-				w.rec.fail(err.Error())
-				w.mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // uringWorker is one worker's ring over its share of the connections.

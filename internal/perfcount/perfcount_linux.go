@@ -85,6 +85,20 @@ func Open(pid int, kind Kind) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	sets, err := openPerThread(pid, kind, []*unix.PerfEventAttr{a}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(sets[0].fds) == 0 {
+		return nil, fmt.Errorf("perfcount: process %d has no threads left", pid)
+	}
+	return sets[0], nil
+}
+
+// openPerThread opens each of attrs on every thread of pid (0: this
+// process), another process stopped meanwhile so that no thread starts
+// unseen (see Open); allow, when set, may refuse the thread count first.
+func openPerThread(pid int, kind Kind, attrs []*unix.PerfEventAttr, allow func(threads int) error) ([]*Set, error) {
 	if pid != 0 && pid != os.Getpid() {
 		if err := stop(pid); err != nil {
 			return nil, err
@@ -99,26 +113,38 @@ func Open(pid int, kind Kind) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("perfcount: %w", err)
 	}
-	s := &Set{kind: kind}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
+	if allow != nil {
+		if err := allow(len(tasks)); err != nil {
+			return nil, err
 		}
-		fd, err := unix.PerfEventOpen(a, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
-		if errors.Is(err, unix.ESRCH) {
-			continue // the thread exited meanwhile
-		}
-		if err != nil {
-			s.Close()
-			return nil, explain(kind, err)
-		}
-		s.fds = append(s.fds, fd)
 	}
-	if len(s.fds) == 0 {
-		return nil, fmt.Errorf("perfcount: process %d has no threads left", pid)
+	sets := make([]*Set, len(attrs))
+	closeAll := func() {
+		for _, s := range sets {
+			if s != nil {
+				s.Close()
+			}
+		}
 	}
-	return s, nil
+	for i, a := range attrs {
+		sets[i] = &Set{kind: kind}
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil {
+				continue
+			}
+			fd, err := unix.PerfEventOpen(a, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+			if errors.Is(err, unix.ESRCH) {
+				continue // the thread exited meanwhile
+			}
+			if err != nil {
+				closeAll()
+				return nil, explain(kind, err)
+			}
+			sets[i].fds = append(sets[i].fds, fd)
+		}
+	}
+	return sets, nil
 }
 
 // stop stops process pid and waits until every thread of it has stopped,
@@ -229,43 +255,22 @@ func OpenByName(pid int, names []string) (*Named, error) {
 			Type: unix.PERF_TYPE_TRACEPOINT, Config: id}
 		calls = append(calls, call{name, a})
 	}
-	if pid != 0 && pid != os.Getpid() {
-		if err := stop(pid); err != nil {
-			return nil, err
+	attrs := make([]*unix.PerfEventAttr, len(calls))
+	for i, c := range calls {
+		attrs[i] = c.attr
+	}
+	sets, err := openPerThread(pid, Syscalls, attrs, func(threads int) error {
+		if n := threads * len(calls); n > MaxNamedFDs {
+			return fmt.Errorf("%w: %d threads × %d calls would take %d descriptors (at most %d): counted in total only", ErrUnavailable, threads, len(calls), n, MaxNamedFDs)
 		}
-		defer unix.Kill(pid, unix.SIGCONT)
-	}
-	dir := "/proc/self/task"
-	if pid != 0 {
-		dir = "/proc/" + strconv.Itoa(pid) + "/task"
-	}
-	tasks, err := os.ReadDir(dir)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("perfcount: %w", err)
-	}
-	if n := len(tasks) * len(calls); n > MaxNamedFDs {
-		return nil, fmt.Errorf("%w: %d threads × %d calls would take %d descriptors (at most %d): counted in total only", ErrUnavailable, len(tasks), len(calls), n, MaxNamedFDs)
+		return nil, err
 	}
 	nm := &Named{sets: map[string]*Set{}}
-	for _, c := range calls {
-		set := &Set{kind: Syscalls}
-		for _, t := range tasks {
-			tid, err := strconv.Atoi(t.Name())
-			if err != nil {
-				continue
-			}
-			fd, err := unix.PerfEventOpen(c.attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
-			if errors.Is(err, unix.ESRCH) {
-				continue
-			}
-			if err != nil {
-				set.Close()
-				nm.Close()
-				return nil, explain(Syscalls, err)
-			}
-			set.fds = append(set.fds, fd)
-		}
-		nm.sets[c.name] = set
+	for i, c := range calls {
+		nm.sets[c.name] = sets[i]
 	}
 	return nm, nil
 }
