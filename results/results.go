@@ -503,7 +503,13 @@ func ReadRunFile(path string) (*Run, error) {
 
 // WriteHgrm writes h's percentile distribution in the text format of
 // HdrHistogram's plotter (values in microseconds).
+// Values are in microseconds (the histogram's nanoseconds over 1000), and
+// a last comment line says so: HdrHistogram's plotter labels its axis in
+// milliseconds unless told the ratio.
 func WriteHgrm(w io.Writer, h *hdrhistogram.Histogram) error {
-	_, err := h.PercentilesPrint(w, 5, 1000)
+	if _, err := h.PercentilesPrint(w, 5, 1000); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "#[Values in microseconds: in HdrHistogram's plotter read its \"ms\" as µs, or scale by 1000]\n")
 	return err
 }

@@ -97,7 +97,7 @@ func bindLoadFlags(fl *pflag.FlagSet, f *loadFlags) {
 	fl.IntVar(&f.cfg.Workers, "workers", 0, "threads driving connections (0 = one per usable CPU)")
 	fl.StringVar(&f.cfg.Engine, "engine", "", "uring (Linux default where io_uring has multishot recv and buffer rings: cheapest), epoll (the Linux fallback) or net (portable)")
 	fl.StringVar(&f.json, "json", "", "write the run as JSON to this file (- for stdout; the summary then goes to stderr)")
-	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file")
+	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file (values in microseconds, said in the file)")
 	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the load (0 ≤ I < N): this process's share of --conns, --idle-conns and --rate; iobench merge joins the shards")
 	fl.StringVar(&f.startAt, "start-at", "", "with --shard: begin the warmup at this instant (RFC 3339, e.g. 2026-11-26T10:00:00Z), after connecting, so every shard starts together")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
