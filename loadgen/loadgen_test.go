@@ -419,3 +419,41 @@ func TestSeries(t *testing.T) {
 		t.Errorf("stall %+v, failures %q: want none", r.Stall, r.Failures)
 	}
 }
+
+// TestShortReplies: a server that echoes one byte short is a stalled run
+// that says the replies were short, not "no replies".
+func TestShortReplies(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					c.Write(buf[:n-1])
+				}
+			}()
+		}
+	}()
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			r := mustRun(t, loadgen.Config{Addr: ln.Addr().String(), Engine: eng, Conns: 2, Duration: 700 * time.Millisecond, Warmup: 0,
+				StallAfter: 300 * time.Millisecond})
+			if !r.Failed() || !strings.Contains(r.Failures[0], "short replies") {
+				t.Errorf("failures %q: want stalled with short replies", r.Failures)
+			}
+		})
+	}
+}

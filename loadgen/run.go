@@ -443,6 +443,9 @@ func (s *session) series(r *results.Run, t tally) {
 			st.MaxAgeNS = max(st.MaxAgeNS, age)
 			if age > int64(s.cfg.StallAfter) {
 				s.stalledConn[c.id] = true
+				if c.rxOff > 0 {
+					st.Partial++
+				}
 			}
 		}
 	}
@@ -629,12 +632,21 @@ func failures(r *results.Run, busy int) []string {
 		f = append(f, fmt.Sprintf("corrupted: %d replies did not match what was sent (%s)", r.Errors, joinKinds(r.ErrorKinds)))
 	}
 	if n := r.Connections.ClosedByPeer; n > 0 {
-		f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
-			n, busy, float64(r.MeasuredNS)/1e9))
+		if r.Config.Mode == string(Churn) {
+			// Each transaction is a connection of its own.
+			f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d transactions' connections before they were answered", n))
+		} else {
+			f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
+				n, busy, float64(r.MeasuredNS)/1e9))
+		}
 	}
 	if st := r.Stall; st != nil && st.Conns > 0 {
-		f = append(f, fmt.Sprintf("stalled: %d of %d busy connections waited longer than %s for a reply (the longest %s; %d requests unanswered when the window closed)",
-			st.Conns, busy, time.Duration(st.AfterNS), time.Duration(st.MaxAgeNS).Round(time.Millisecond), st.OutstandingAtEnd))
+		short := ""
+		if st.Partial > 0 {
+			short = fmt.Sprintf("; %d of them had part of a reply and waited for the rest: short replies", st.Partial)
+		}
+		f = append(f, fmt.Sprintf("stalled: %d of %d busy connections waited longer than %s for a reply (the longest %s; %d requests unanswered when the window closed%s)",
+			st.Conns, busy, time.Duration(st.AfterNS), time.Duration(st.MaxAgeNS).Round(time.Millisecond), st.OutstandingAtEnd, short))
 	}
 	if r.Replies == 0 && !r.Interrupted {
 		f = append(f, fmt.Sprintf("no replies: not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))

@@ -144,6 +144,9 @@ type Stall struct {
 	// closed, OldestAtEndNS the oldest of them: counted, never dropped.
 	OutstandingAtEnd int   `json:"outstanding_at_end"`
 	OldestAtEndNS    int64 `json:"oldest_at_end_ns"`
+	// Partial: stalled connections that had received part of the reply
+	// they waited for (a server that sends short replies).
+	Partial int `json:"partial,omitempty"`
 }
 
 // Failed reports whether the run failed (see Failures).
