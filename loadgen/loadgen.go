@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -143,9 +144,15 @@ func (c *Config) Normalize() error {
 	if c.StallAfter == 0 {
 		c.StallAfter = DefaultStallAfter
 	}
+	_, port, addrErr := net.SplitHostPort(c.Addr)
+	if n, err := strconv.Atoi(port); addrErr == nil && (err != nil || n < 1 || n > 65535) {
+		addrErr = fmt.Errorf("port %q: want 1 to 65535", port)
+	}
 	switch {
 	case c.Addr == "":
 		return errors.New("loadgen: --addr is required (HOST:PORT of an echo server)")
+	case addrErr != nil:
+		return fmt.Errorf("loadgen: bad --addr %q: %v (want HOST:PORT)", c.Addr, addrErr)
 	case c.Mode != Closed && c.Mode != Rate && c.Mode != Stream && c.Mode != Churn:
 		return fmt.Errorf("loadgen: --mode %q: want closed, rate, stream or churn", c.Mode)
 	case c.Mode == Churn && c.Depth != 1:

@@ -386,10 +386,12 @@ func judge(t Table) verdict {
 		switch {
 		case r.Reps == 0 && len(r.Failures) == 0 && len(r.DisturbedFailures) == 0:
 			// skipped
+		case len(r.Failures) > 0:
+			// The server's own failures (died, corrupted, reset) count
+			// however busy the machine was.
+			v.failed = append(v.failed, r)
 		case r.Busy():
 			v.busy = append(v.busy, r)
-		case len(r.Failures) > 0:
-			v.failed = append(v.failed, r)
 		case r.Reps == 0:
 			v.busy = append(v.busy, r) // every repetition failed while disturbed
 		case !r.Fair():

@@ -28,6 +28,11 @@ their settings or machines differ, the report says so and shows each one's.`,
 			if !slices.Contains([]string{"table", "md", "csv", "benchfmt", "json"}, format) {
 				return usageErr("report: --format %q: want table, md, csv, benchfmt or json", format)
 			}
+			if out != "" {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return usageErr("report: --out: %v", err)
+				}
+			}
 			if out != "" && !force {
 				if _, err := os.Stat(filepath.Join(out, "results.json")); err == nil {
 					return usageErr("report: --out %s already holds a results.json (a measured run?); choose a new folder or add --force to replace it", out)

@@ -239,7 +239,7 @@ func (f *runFlags) dialAgent(cmd *cobra.Command, cfg *matrix.Config) error {
 	}
 	c, err := agent.Dial(cmd.Context(), agent.ClientConfig{Addr: f.agent, Token: token, CAFile: f.agentCA, Pin: f.agentPin})
 	switch {
-	case errors.Is(err, agent.ErrBadToken):
+	case errors.Is(err, agent.ErrBadToken), errors.Is(err, agent.ErrConfig):
 		return &exitError{code: 2, err: fmt.Errorf("run: %s: %w", f.agent, err)}
 	case err != nil:
 		return fmt.Errorf("run: --agent %s: %w", f.agent, err)
@@ -318,7 +318,7 @@ func (f *runFlags) outDir() (string, error) {
 			return "", usageErr("run: --out: %v", err)
 		}
 		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return "", fmt.Errorf("run: %w", err)
+			return "", usageErr("run: --out: %v", err)
 		}
 		return f.out, checkOutputFile(filepath.Join(f.out, "results.json"))
 	}

@@ -70,13 +70,17 @@ func TestRunMatrix(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// One repetition: tables, but no ranking.
-	if !strings.Contains(string(b), "replies/s") || !strings.Contains(string(b), "Not a ranking") {
+	// One repetition: tables, but no ranking (or, on a machine busy
+	// throughout, no verdict at all).
+	noRank := func(s string) bool {
+		return strings.Contains(s, "Not a ranking") || strings.Contains(s, "The machine was busy")
+	}
+	if !strings.Contains(string(b), "replies/s") || !noRank(string(b)) {
 		t.Errorf("no tables on stdout:\n%s", b)
 	}
 	// iobench report rebuilds the same tables from the saved suite.
 	code, table, stderr := runCLI("report", out)
-	if code != 0 || !strings.Contains(table, "Not a ranking") {
+	if code != 0 || !noRank(table) {
 		t.Errorf("report: exit %d\n%s\n%s", code, table, stderr)
 	}
 }

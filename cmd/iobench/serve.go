@@ -75,6 +75,9 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	if f.cfg.Workers < 0 {
 		return usageErr("serve: --workers must not be negative")
 	}
+	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads == 0 {
+		return usageErr("serve: --max-threads 0: want at least 1 (leave it out for the default, %d)", servers.DefaultMaxThreads)
+	}
 	if f.cfg.MaxThreads < 0 {
 		return usageErr("serve: --max-threads must not be negative (0 means the default, %d)", servers.DefaultMaxThreads)
 	}

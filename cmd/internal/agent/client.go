@@ -72,22 +72,26 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
+// ErrConfig marks a runner's own settings as the problem (a pin or CA
+// file that can't be used), not the agent or the network.
+var ErrConfig = errors.New("bad setting")
+
 func tlsConfig(cfg ClientConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("agent: %w", err)
+			return nil, fmt.Errorf("agent: %w: %w", ErrConfig, err)
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("agent: no certificate in %s", cfg.CAFile)
+			return nil, fmt.Errorf("agent: %w: no PEM certificate in %s", ErrConfig, cfg.CAFile)
 		}
 	}
 	if cfg.Pin != "" {
 		want, err := hex.DecodeString(strings.ReplaceAll(cfg.Pin, ":", ""))
 		if err != nil || len(want) != sha256.Size {
-			return nil, fmt.Errorf("agent: bad pin %q: want the certificate's SHA-256 in hex", cfg.Pin)
+			return nil, fmt.Errorf("agent: %w: bad pin %q: want the certificate's SHA-256 in hex", ErrConfig, cfg.Pin)
 		}
 		if cfg.CAFile == "" {
 			tc.InsecureSkipVerify = true // the pin below is the check
