@@ -82,6 +82,9 @@ type session struct {
 	syscallsErr          error
 	sysStart, sysEnd     uint64
 	sysStartOK, sysEndOK bool
+	named                *perfcount.Named // the same by name
+	namedErr             error
+	namedStart, namedEnd map[string]uint64
 	connMem              int64 // RSS growth from before connecting to the end of the run
 	idleUp               int   // churn: idle connections established before the transactions began
 
@@ -232,6 +235,9 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 	// The clock starts once everyone is connected.
 	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
 		defer s.syscalls.Close()
+		if s.named, s.namedErr = perfcount.OpenByName(0, perfcount.Calls); s.named != nil {
+			defer s.named.Close()
+		}
 	}
 	s.base = time.Now()
 	s.plan = plan{
@@ -266,6 +272,7 @@ func (s *session) markCPU(end bool) {
 	start := func() {
 		s.cpuStart = processCPU()
 		s.sysStart, s.sysStartOK = s.readSyscalls()
+		s.namedStart = s.readNamed()
 		if s.cfg.OnWindow != nil {
 			s.cfg.OnWindow(false)
 		}
@@ -274,6 +281,7 @@ func (s *session) markCPU(end bool) {
 	if end {
 		s.cpuAtEnd = processCPU()
 		s.sysEnd, s.sysEndOK = s.readSyscalls()
+		s.namedEnd = s.readNamed()
 		if s.cfg.OnWindow != nil {
 			s.cfg.OnWindow(true)
 		}
@@ -554,6 +562,18 @@ func (s *session) readSyscalls() (uint64, bool) {
 	return n, true
 }
 
+func (s *session) readNamed() map[string]uint64 {
+	if s.named == nil {
+		return nil
+	}
+	m, err := s.named.Read()
+	if err != nil {
+		s.namedErr = err
+		return nil
+	}
+	return m
+}
+
 func (s *session) clientCPU(r *results.Run, measured int64) {
 	cpu := s.cpuAtEnd.sub(s.cpuStart)
 	r.Client = results.ClientCPU{UserNS: cpu.user, SysNS: cpu.sys, Cores: usableCores()}
@@ -564,6 +584,14 @@ func (s *session) clientCPU(r *results.Run, measured int64) {
 		r.Client.CountsUnavailable = s.syscallsErr.Error()
 	case r.Replies == 0:
 		r.Client.CountsUnavailable = "no replies to count them over"
+	}
+	switch {
+	case s.namedStart != nil && s.namedEnd != nil && s.sysStartOK && s.sysEndOK && r.Replies > 0:
+		r.Client.SyscallsByName = results.ByName(s.namedStart, s.namedEnd, s.sysEnd-s.sysStart, r.Replies)
+	case s.namedErr != nil:
+		r.Client.ByNameUnavailable = s.namedErr.Error()
+	case s.syscallsErr != nil:
+		r.Client.ByNameUnavailable = s.syscallsErr.Error()
 	}
 	if cpu.ctxKnown && r.Replies > 0 {
 		r.Client.CtxSwitchesPerReply = results.PerReply(uint64(max(cpu.ctx, 0)), r.Replies)

@@ -72,6 +72,7 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		[2]string{"client", fmt.Sprintf("CPU %.0f%% of %s (user %s, sys %s); %s per connection",
 			100*r.Client.Utilization, fmt.Sprintf("%d %s", r.Client.Cores, plural(r.Client.Cores, "core", "cores")), Dur(r.Client.UserNS), Dur(r.Client.SysNS), Bytes(r.Client.MemoryPerConn))},
 		[2]string{"client per reply", clientCounts(r.Client)},
+		[2]string{"client calls", clientCalls(r.Client)},
 	)
 	if r.Interrupted {
 		rows = append(rows, [2]string{"interrupted", "yes: partial results"})
@@ -198,4 +199,15 @@ func joinCounts(m map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// clientCalls is the generator's most frequent system calls per reply.
+func clientCalls(c results.ClientCPU) string {
+	switch {
+	case c.SyscallsByName != nil:
+		return TopCalls(c.SyscallsByName, 4)
+	case c.ByNameUnavailable != "":
+		return "unavailable: " + c.ByNameUnavailable
+	}
+	return unknown
 }

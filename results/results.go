@@ -300,6 +300,28 @@ type ClientCPU struct {
 	SyscallsPerReply    *float64 `json:"syscalls_per_reply"`
 	CtxSwitchesPerReply *float64 `json:"ctx_switches_per_reply"`
 	CountsUnavailable   string   `json:"counts_unavailable,omitempty"`
+	// SyscallsByName is SyscallsPerReply by call, "other" the rest;
+	// ByNameUnavailable says why not.
+	SyscallsByName    map[string]float64 `json:"syscalls_by_name,omitempty"`
+	ByNameUnavailable string             `json:"syscalls_by_name_unavailable,omitempty"`
+}
+
+// ByName is the calls per reply by name between two readings of the
+// counters, "other" the total less the named ones.
+func ByName(start, end map[string]uint64, total, replies uint64) map[string]float64 {
+	out := map[string]float64{}
+	var named uint64
+	for name, e := range end {
+		d := e - start[name]
+		named += d
+		if d > 0 {
+			out[name] = float64(d) / float64(replies)
+		}
+	}
+	if total > named {
+		out["other"] = float64(total-named) / float64(replies)
+	}
+	return out
 }
 
 // PerReply is n per reply, or nil (unknown) without replies.

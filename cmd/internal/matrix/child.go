@@ -368,17 +368,5 @@ func byName(win window, replies uint64, err error) (map[string]float64, string) 
 	case replies == 0:
 		return nil, "no replies to count them over"
 	}
-	out := map[string]float64{}
-	var named uint64
-	for name, end := range win.namedEnd {
-		d := end - win.namedStart[name]
-		named += d
-		if d > 0 {
-			out[name] = float64(d) / float64(replies)
-		}
-	}
-	if total := win.countEnd[0] - win.countStart[0]; total > named {
-		out["other"] = float64(total-named) / float64(replies)
-	}
-	return out, ""
+	return results.ByName(win.namedStart, win.namedEnd, win.countEnd[0]-win.countStart[0], replies), ""
 }
