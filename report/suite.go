@@ -271,7 +271,7 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 		for name, v := range u.SyscallsByName {
 			smp.byName[name] = append(smp.byName[name], v)
 		}
-	} else if u.ByNameUnavailable != "" {
+	} else if u.ByNameUnavailable != "" && !strings.HasPrefix(u.ByNameUnavailable, "not asked") {
 		r.ByNameWhy = u.ByNameUnavailable
 	}
 	if u.CtxSwitchesPerReply != nil {
