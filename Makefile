@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test fuzz wine-setup vet bench bench-check bench-baseline example-report image clean
+.PHONY: all build run test fuzz image-check wine-setup vet bench bench-check bench-baseline example-report image clean
 
 all: build
 
@@ -22,6 +22,14 @@ image:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/iobench-static ./cmd/iobench
 	@test -n "$(CONTAINER)" || { echo "make image: no podman or docker here; bin/iobench-static is built, Containerfile packs it"; exit 1; }
 	$(CONTAINER) build -f Containerfile -t $(IMAGE) .
+
+# The image tested by its contents (no container is run): its filesystem
+# exported, the binary in it asked for its version and models.
+image-check: image
+	rm -rf bin/image-fs && mkdir -p bin/image-fs
+	cid=$$($(CONTAINER) create $(IMAGE)) && $(CONTAINER) export $$cid | tar -x -C bin/image-fs; $(CONTAINER) rm $$cid >/dev/null
+	bin/image-fs/iobench version
+	bin/image-fs/iobench list --json > /dev/null && echo "image-check: /iobench runs; its blocking model is the Go fallback (static build), as list says"
 
 run: build
 	bin/iobench run --quick
