@@ -21,3 +21,18 @@ func bindNoPort(network, address string, c syscall.RawConn) error {
 	}
 	return serr
 }
+
+// pendingBytes reports whether bytes wait unread on c, without waiting
+// (recv with MSG_PEEK | MSG_DONTWAIT).
+func pendingBytes(c syscall.Conn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, _ = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	})
+	return n > 0
+}

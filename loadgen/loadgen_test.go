@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"strings"
@@ -455,5 +456,37 @@ func TestShortReplies(t *testing.T) {
 				t.Errorf("failures %q: want stalled with short replies", r.Failures)
 			}
 		})
+	}
+}
+
+// TestChurnExtraBytes: in churn mode a server that appends a byte to the
+// echo corrupts the transaction, as in the other modes.
+func TestChurnExtraBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				c.Write(append(buf[:n:n], 'x'))
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	r := mustRun(t, loadgen.Config{Addr: ln.Addr().String(), Mode: loadgen.Churn, Conns: 4, Duration: 300 * time.Millisecond, Warmup: 0})
+	if r.Errors == 0 || !r.Failed() {
+		t.Errorf("errors %d, failures %q: want the appended bytes counted and the run failed", r.Errors, r.Failures)
 	}
 }
