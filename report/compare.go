@@ -243,18 +243,40 @@ func fmtValue(v float64, unit string) string {
 func (d Delta) row() []string {
 	ci := func(s Stat) string {
 		if !s.Bounded() {
-			return fmt.Sprintf("%s [unbounded: n=%d < %d] n=%d", fmtValue(s.Median, d.Unit), s.N, boundedN, s.N)
+			return fmt.Sprintf("%s [unbounded: n=%d < %d]", fmtValue(s.Median, d.Unit), s.N, boundedN)
 		}
-		return fmt.Sprintf("%s [%s, %s] n=%d", fmtValue(s.Median, d.Unit), fmtValue(s.Lo, d.Unit), fmtValue(s.Hi, d.Unit), s.N)
+		return fmt.Sprintf("%s [%s–%s]", fmtValue(s.Median, d.Unit), fmtEnd(s.Lo, d.Unit), fmtEnd(s.Hi, d.Unit))
 	}
 	verdict := string(d.Verdict)
 	if d.Verdict == TooFew {
 		verdict = fmt.Sprintf("%s (need ≥ %d per side)", TooFew, d.Need)
 	}
-	return []string{d.Model, d.Scenario.String(), d.Metric, ci(d.Base), ci(d.New), fmt.Sprintf("%+.1f%%", d.DeltaPct), fmt.Sprintf("%.3f", d.P), verdict}
+	return []string{d.Model, shortScenario(d.Scenario), d.Metric, ci(d.Base), ci(d.New), fmt.Sprintf("%d/%d", d.Base.N, d.New.N),
+		fmt.Sprintf("%+.1f%%", d.DeltaPct), fmt.Sprintf("%.3f", d.P), verdict}
 }
 
-var compareHeader = []string{"model", "scenario", "metric", "base median [95% CI]", "new median [95% CI]", "delta", "p", "verdict"}
+// fmtEnd is an interval's end, compact for counts ("123k").
+func fmtEnd(v float64, unit string) string {
+	if f := fmtValue(v, unit); f != Count(v) {
+		return f
+	}
+	return Compact(v)
+}
+
+// shortScenario names a scenario by its connections and what differs
+// from the default, so that the table fits a terminal.
+func shortScenario(s results.Scenario) string {
+	parts := []string{fmt.Sprintf("%d conns", s.Conns)}
+	if s.Size != 64 {
+		parts = append(parts, fmt.Sprintf("%d B", s.Size))
+	}
+	for _, d := range s.NonDefault() {
+		parts = append(parts, d.Label)
+	}
+	return strings.Join(parts, ", ")
+}
+
+var compareHeader = []string{"model", "scenario", "metric", "base [95% CI]", "new [95% CI]", "n", "delta", "p", "verdict"}
 
 // WriteComparison writes the deltas as a table, markdown or JSON.
 func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) error {
@@ -297,7 +319,11 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 		t := NewTable(w)
 		t.Header(compareHeader)
 		for _, d := range ds {
-			if err := t.Append(d.row()); err != nil {
+			row := d.row()
+			if d.Verdict == NoChange {
+				row[len(row)-1] = "no change" // the terminal's 120 columns; md and json say it whole
+			}
+			if err := t.Append(row); err != nil {
 				return err
 			}
 		}
