@@ -299,8 +299,9 @@ func (r *Ring) SQE() *SQE {
 // scheduler does not see. A blocking call it sees (Syscall6) costs the
 // runtime's hand-off of the thread's P and, with one P, sets sysmon
 // polling every 20 µs to retake it: measured at 10 connections as 7.5% of
-// the server's samples in nanosleep and context switches, and 1.12× the C
-// reference's CPU per round trip (1.03× unseen). An unseen wait holds the
+// the server's samples in nanosleep and context switches; at 1000
+// connections 3.89 µs of CPU per round trip against 3.65 unseen (the C
+// reference: 3.59; docs/models.md). An unseen wait holds the
 // thread's P, so the caller must give the process a P to spare for it
 // (ReserveP); the runtime's preemption signal still
 // interrupts it every 10 ms, and the wait yields then.
