@@ -3,7 +3,6 @@ package loadgen_test
 import (
 	"context"
 	"errors"
-	"io"
 	"math"
 	"net"
 	"strings"
@@ -25,6 +24,8 @@ type testServer struct {
 	stallAt   time.Duration // from the first connection: hold every reply...
 	stallFor  time.Duration // ...for this long
 	corrupt   int           // flip a byte in every corrupt-th read (0: never)
+	short     bool          // echo one byte short
+	appendX   bool          // append a byte to every echo
 	closeRead int           // close each connection after this many reads (0: never)
 	dying     atomic.Bool   // close every connection at its next read
 	start     time.Time
@@ -63,7 +64,7 @@ func (s *testServer) serve(c net.Conn) {
 	defer c.Close()
 	buf := make([]byte, 64<<10)
 	for reads := 1; ; reads++ {
-		n, err := c.Read(buf)
+		n, err := c.Read(buf[:len(buf)-1]) // room for appendX's byte
 		if err != nil || s.dying.Load() {
 			return
 		}
@@ -78,6 +79,13 @@ func (s *testServer) serve(c net.Conn) {
 		}
 		if s.corrupt > 0 && reads%s.corrupt == 0 {
 			buf[n-1] ^= 0xff
+		}
+		switch {
+		case s.short:
+			n--
+		case s.appendX:
+			buf[n] = 'x'
+			n++
 		}
 		if _, err := c.Write(buf[:n]); err != nil {
 			return
@@ -424,33 +432,10 @@ func TestSeries(t *testing.T) {
 // TestShortReplies: a server that echoes one byte short is a stalled run
 // that says the replies were short, not "no replies".
 func TestShortReplies(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					c.Write(buf[:n-1])
-				}
-			}()
-		}
-	}()
+	addr := startServer(t, &testServer{short: true})
 	for _, eng := range engines() {
 		t.Run(eng, func(t *testing.T) {
-			r := mustRun(t, loadgen.Config{Addr: ln.Addr().String(), Engine: eng, Conns: 2, Duration: 700 * time.Millisecond, Warmup: 0,
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 2, Duration: 700 * time.Millisecond, Warmup: 0,
 				StallAfter: 300 * time.Millisecond})
 			if !r.Failed() || !strings.Contains(r.Failures[0], "short replies") {
 				t.Errorf("failures %q: want stalled with short replies", r.Failures)
@@ -462,30 +447,8 @@ func TestShortReplies(t *testing.T) {
 // TestChurnExtraBytes: in churn mode a server that appends a byte to the
 // echo corrupts the transaction, as in the other modes.
 func TestChurnExtraBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				n, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				c.Write(append(buf[:n:n], 'x'))
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	r := mustRun(t, loadgen.Config{Addr: ln.Addr().String(), Mode: loadgen.Churn, Conns: 4, Duration: 300 * time.Millisecond, Warmup: 0})
+	addr := startServer(t, &testServer{appendX: true})
+	r := mustRun(t, loadgen.Config{Addr: addr, Mode: loadgen.Churn, Conns: 4, Duration: 300 * time.Millisecond, Warmup: 0})
 	if r.Errors == 0 || !r.Failed() {
 		t.Errorf("errors %d, failures %q: want the appended bytes counted and the run failed", r.Errors, r.Failures)
 	}
