@@ -68,9 +68,6 @@ type Config struct {
 	// OnInterval, when set, gets each interval as it closes, with its
 	// latency histogram (for an interval log); it must not keep h.
 	OnInterval func(iv results.Interval, h *hdrhistogram.Histogram)
-	// CountCalls counts the generator's own system calls by name too (it
-	// costs a few percent of throughput).
-	CountCalls bool
 	// StallAfter is how long a request may wait for its reply before its
 	// connection counts as stalled, a failure (DefaultStallAfter when 0).
 	StallAfter time.Duration

@@ -82,8 +82,7 @@ type session struct {
 	syscallsErr          error
 	sysStart, sysEnd     uint64
 	sysStartOK, sysEndOK bool
-	named                *perfcount.Named // the same by name
-	namedErr             error
+	namedErr             error // why there are no counts by name
 	namedStart, namedEnd map[string]uint64
 	connMem              int64 // RSS growth from before connecting to the end of the run
 	idleUp               int   // churn: idle connections established before the transactions began
@@ -235,11 +234,6 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 	// The clock starts once everyone is connected.
 	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
 		defer s.syscalls.Close()
-		if !cfg.CountCalls {
-			s.namedErr = errors.New("not asked for (--count-calls: counting by name costs 3-5% of throughput here)")
-		} else if s.named, s.namedErr = perfcount.OpenByName(0, perfcount.Calls); s.named != nil {
-			defer s.named.Close()
-		}
 	}
 	s.base = time.Now()
 	s.plan = plan{
@@ -565,10 +559,10 @@ func (s *session) readSyscalls() (uint64, bool) {
 }
 
 func (s *session) readNamed() map[string]uint64 {
-	if s.named == nil {
+	if s.syscalls == nil {
 		return nil
 	}
-	m, err := s.named.Read()
+	m, err := s.syscalls.ReadByName(perfcount.Calls)
 	if err != nil {
 		s.namedErr = err
 		return nil

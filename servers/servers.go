@@ -85,33 +85,54 @@ type Model struct {
 }
 
 // Step is one step of a model's loop: the system call(s) it makes (any
-// of Calls, by their kernel names) and what for.
+// of Calls, by their kernel names), what for, and how many of them per
+// reply the docs say it makes at ToldAt connections: at least Min, at
+// most Max (0: no bound). TestExplainTold holds the code to it.
 type Step struct {
-	Calls []string
-	Does  string
+	Calls    []string
+	Does     string
+	Min, Max float64
 }
 
-// The steps the readiness loops share.
+// ToldAt is the connection count a Step's Min and Max are told for.
+const ToldAt = 100
+
+// Told is the step's bound as explain shows it: "≈1", "≤1", "≥1", "0.9–1.1".
+func (s Step) Told() string {
+	switch {
+	case s.Min == 0 && s.Max == 0:
+		return "any"
+	case s.Max == 0:
+		return fmt.Sprintf("≥%g", s.Min)
+	case s.Min == 0:
+		return fmt.Sprintf("≤%g", s.Max)
+	case s.Min == 0.9 && s.Max == 1.1:
+		return "≈1"
+	}
+	return fmt.Sprintf("%g–%g", s.Min, s.Max)
+}
+
+// The steps the readiness loops share: one read and one write per reply.
 var (
-	readStep  = Step{[]string{"read", "recvfrom"}, "read the request from a ready connection"}
-	writeStep = Step{[]string{"write", "sendto"}, "write the reply (a short write waits for writability)"}
+	readStep  = Step{[]string{"read", "recvfrom"}, "read the request from a ready connection", 0.9, 1.1}
+	writeStep = Step{[]string{"write", "sendto"}, "write the reply (a short write waits for writability)", 0.9, 1.1}
 )
 
 // Models is every model iobench knows, in the order tables show them.
 func Models() []Model {
 	return []Model{
 		{Name: "blocking", Mechanism: Thread, OS: []string{"linux", "windows"}, Summary: "one OS thread per connection, blocking read/write", Tunables: []string{"max-threads"},
-			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop", Loop: []Step{{[]string{"accept4"}, "the acceptor thread takes a connection and starts its thread"}, {[]string{"read", "recvfrom"}, "the connection's thread blocks until the request is in"}, writeStep}},
+			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop", Loop: []Step{{[]string{"accept4"}, "the acceptor thread takes a connection and starts its thread (once per connection: next to none per reply)", 0, 0.01}, {[]string{"read", "recvfrom"}, "the connection's thread blocks until the request is in", 0.9, 1.1}, writeStep}},
 		{Name: "select", Mechanism: Readiness, OS: []string{"linux", "windows"}, Summary: "one thread, select(2); at most FD_SETSIZE descriptors",
-			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"select", "pselect6"}, "wait until some descriptor of the set is ready (the set rebuilt each time)"}, readStep, writeStep}},
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"select", "pselect6"}, "wait until some descriptor of the set is ready (the set rebuilt each time); one wait serves every ready one", 0, 1}, readStep, writeStep}},
 		{Name: "poll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "one thread, poll(2); O(n) scan per wakeup",
-			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"poll", "ppoll"}, "wait until some descriptor of the array is ready (scanned each time)"}, readStep, writeStep}},
+			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"poll", "ppoll"}, "wait until some descriptor of the array is ready (scanned each time); one wait serves every ready one", 0, 1}, readStep, writeStep}},
 		{Name: "nonblocking", Mechanism: BusyPoll, OS: []string{"linux", "windows"}, Summary: "one thread retrying every O_NONBLOCK socket; burns a core by design",
-			Why: "it never sleeps, so it answers at once, paying a full core for it", Loop: []Step{{[]string{"read", "recvfrom"}, "try every connection in turn; most tries find nothing (EAGAIN)"}, writeStep, {[]string{"sched_yield", "nanosleep"}, "between empty sweeps"}}},
+			Why: "it never sleeps, so it answers at once, paying a full core for it", Loop: []Step{{[]string{"read", "recvfrom"}, "try every connection in turn; most tries find nothing (EAGAIN), so more than one per reply", 1, 0}, writeStep}},
 		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"},
-			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)", Loop: []Step{{[]string{"epoll_wait", "epoll_pwait"}, "wait for the ready connections only"}, readStep, writeStep, {[]string{"epoll_ctl"}, "arm or disarm writability around a short write"}}},
+			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)", Loop: []Step{{[]string{"epoll_wait", "epoll_pwait"}, "wait for the ready connections only; one wait serves every ready one", 0, 1}, readStep, writeStep, {[]string{"epoll_ctl"}, "arm or disarm writability around a short write (rare with small replies)", 0, 0.05}}},
 		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; multishot recv by default (--recv single: one per message); --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring", "recv"},
-			Why: "one io_uring_enter submits and reaps the IO of many connections", Loop: []Step{{[]string{"io_uring_enter"}, "submit the batch's sends, wait for completions, reap them: the recvs are multishot and need no call"}}},
+			Why: "one io_uring_enter submits and reaps the IO of many connections", Loop: []Step{{[]string{"io_uring_enter"}, "submit the batch's sends, wait for completions, reap them: the recvs are multishot and need no call", 0, 0.2}}},
 		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait",
 			Why: "completions arrive for finished IO only, with no readiness round trip"},
 		{Name: "iocp", Mechanism: Completion, OS: []string{"windows"}, Summary: "I/O completion port drained by worker threads (--workers, default one per CPU)", Tunables: []string{"workers"},
@@ -119,7 +140,7 @@ func Models() []Model {
 		{Name: "kqueue", Mechanism: Readiness, OS: []string{"darwin", "freebsd"}, Summary: "kqueue(2)/kevent(2)",
 			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
 		{Name: "gonet", Mechanism: Runtime, OS: []string{"linux", "windows", "darwin", "freebsd"}, Summary: "goroutine per connection on Go's net package (runtime netpoller)",
-			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU", Loop: []Step{{[]string{"epoll_pwait", "epoll_wait"}, "the runtime's netpoller: which goroutines' connections are ready"}, readStep, writeStep, {[]string{"futex", "nanosleep"}, "the scheduler parking and waking threads"}}},
+			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU", Loop: []Step{{[]string{"read", "recvfrom"}, "Read: the first try finds nothing (EAGAIN) and parks the goroutine; the retry once the netpoller wakes it gets the request", 1, 2.1}, {[]string{"epoll_pwait", "epoll_wait"}, "the runtime's netpoller: which parked goroutines' connections are ready", 0, 1}, writeStep, {[]string{"futex", "nanosleep"}, "the scheduler parking and waking threads", 0, 0}}},
 	}
 }
 

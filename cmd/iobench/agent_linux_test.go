@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"iobench/results"
+
+	"golang.org/x/sys/unix"
 )
 
 // netns is a network namespace the test made; its veth end has addr.
@@ -157,4 +160,56 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// TestAgentLowFDLimit: an agent allowed 128 descriptors, 150 connections
+// held open against it by a client that never sends a request (or only
+// part of one), and a valid runner beside them: the agent caps what it
+// accepts and times the idle ones out, so it never runs out of
+// descriptors and the runner is served.
+func TestAgentLowFDLimit(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("s3cret-token-of-24-bytes\n"), 0o600)
+	cmd := exec.Command(os.Args[0], "agent", "--listen", "127.0.0.1:0", "--token-file", token)
+	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
+	line, stderr := startChild(t, cmd, 10*time.Second)
+	addr, ok := strings.CutPrefix(line, "agent listening on ")
+	if !ok {
+		t.Fatalf("agent's first line %q, stderr %q", line, stderr.String())
+	}
+	const limit = 128
+	if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
+		t.Skipf("skipped: can't lower the agent's descriptor limit: %v", err)
+	}
+
+	var hostile []net.Conn
+	defer func() {
+		for _, c := range hostile {
+			c.Close()
+		}
+	}()
+	for i := range 150 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("hostile connection %d: %v", i, err)
+		}
+		if i%2 == 0 {
+			c.Write([]byte("POST /v1/session HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+		}
+		hostile = append(hostile, c)
+	}
+
+	start := time.Now()
+	runner := exec.Command(os.Args[0], "run", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2",
+		"--repeat", "1", "--retries", "0", "--duration", "200ms", "--warmup", "50ms", "--out", filepath.Join(dir, "run"), "--quiet")
+	runner.Env = cmd.Env
+	out, err := runner.CombinedOutput()
+	if err != nil {
+		t.Fatalf("a valid runner beside 150 idle connections (agent limited to %d descriptors): %v\n%s\nagent: %s", limit, err, out, stderr.String())
+	}
+	t.Logf("the runner was served in %v", time.Since(start).Round(time.Millisecond))
+	if s := stderr.String(); strings.Contains(s, "too many open files") {
+		t.Errorf("the agent ran out of descriptors:\n%s", s)
+	}
 }

@@ -25,6 +25,7 @@ import (
 type explainFlags struct {
 	conns    int
 	duration time.Duration
+	format   string
 }
 
 func newExplainCmd() *cobra.Command {
@@ -35,9 +36,11 @@ func newExplainCmd() *cobra.Command {
 		Long: `Run MODEL briefly (a server child pinned as in run, this process's load
 generator) at 1 and at --conns connections, and print the model's loop as
 docs/models.md describes it — each step with the system call it makes —
-beside the calls per reply the kernel counted for that step, then the other
-calls it made and what the whole came to. Where counting by name is not
-possible (not Linux, not root, too many threads) it says why.`,
+beside what the docs say it costs (at 100 connections) and the calls per
+reply the kernel counted for that step, then the other calls it made, what
+the whole came to, the context switches per reply and one line on what
+changed from 1 to N connections. Where counting by name is not possible
+(not Linux, not root) it says why. --format md prints a markdown table.`,
 		Example: `  iobench explain epoll
   iobench explain iouring --conns 1000
   iobench explain nonblocking --conns 10`,
@@ -51,6 +54,7 @@ possible (not Linux, not root, too many threads) it says why.`,
 	}
 	cmd.Flags().IntVar(&f.conns, "conns", 100, "the second connection count (the first is 1)")
 	cmd.Flags().DurationVar(&f.duration, "duration", time.Second, "measured time at each count (after 300ms warmup)")
+	cmd.Flags().StringVar(&f.format, "format", "text", "text (a terminal) or md (a markdown table, for docs)")
 	return cmd
 }
 
@@ -61,6 +65,9 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	}
 	if err != nil {
 		return err
+	}
+	if f.format != "text" && f.format != "md" {
+		return usageErr("explain: --format %q: want text or md", f.format)
 	}
 	if f.conns < 1 || f.duration <= 0 {
 		return usageErr("explain: --conns %d, --duration %v: want at least 1 connection and more than 0", f.conns, f.duration)
@@ -75,7 +82,7 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	conns := slices.Compact([]int{1, f.conns})
 	cfg := matrix.Config{
 		Models: []string{model}, Conns: conns, Sizes: []int{64}, Works: []string{"none"}, Mode: loadgen.Closed, Depth: 1,
-		Duration: f.duration, Warmup: 300 * time.Millisecond, Repeat: 1, Retries: 1, Version: buildinfo.Version(), CountCalls: true,
+		Duration: f.duration, Warmup: 300 * time.Millisecond, Repeat: 1, Retries: 1, Version: buildinfo.Version(),
 		Host: matrix.Launcher{Cmd: []string{exe}},
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "iobench explain: "+format+"\n", args...)
@@ -90,7 +97,7 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := writeExplain(cmd.OutOrStdout(), v.Model, suite); err != nil {
+	if err := writeExplain(cmd.OutOrStdout(), v.Model, suite, f.format == "md"); err != nil {
 		return err
 	}
 	switch failed := report.FailedCells(suite); {
@@ -102,46 +109,48 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	return nil
 }
 
+// explainRow is one line of explain's table: a label, what the docs
+// say (told), and a figure per connection count.
+type explainRow struct {
+	label, told string
+	cells       []string
+	note        string // the step's purpose, under it
+}
+
 // writeExplain prints the model's loop with the counted calls per reply
-// at each connection count.
-func writeExplain(w io.Writer, m servers.Model, s *results.Suite) error {
+// at each connection count, as text or (md) a markdown table.
+func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error {
 	var cells []results.Cell
 	for _, c := range s.Cells {
 		if c.Counted() {
 			cells = append(cells, c)
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s): %s\n", m.Name, m.Mechanism, m.Summary)
-	if mi, ok := s.Model(m.Name); ok && mi.Impl != "" {
-		fmt.Fprintf(&b, "this build: %s\n", mi.Impl)
-	}
-	head := fmt.Sprintf("%-34s", "step (system call)")
-	for _, c := range cells {
-		head += fmt.Sprintf(" %14s", fmt.Sprintf("%d conn%s", c.Conns, map[bool]string{true: "", false: "s"}[c.Conns == 1]))
-	}
-	fmt.Fprintf(&b, "\nper reply, counted by the kernel:\n%s\n", head)
 	counted := func(c results.Cell, call string) string {
-		switch {
-		case c.Server == nil || c.Server.SyscallsByName == nil:
+		if c.Server == nil || c.Server.SyscallsByName == nil {
 			return "—"
 		}
 		return fmt.Sprintf("%.2f", c.Server.SyscallsByName[call])
 	}
+	var rows []explainRow
 	seen := map[string]bool{}
 	for i, st := range m.Loop {
-		for _, call := range st.Calls {
+		for j, call := range st.Calls {
 			seen[call] = true
-			line := fmt.Sprintf("%d. %-31s", i+1, call)
-			if call != st.Calls[0] {
-				line = fmt.Sprintf("   %-31s", "or "+call)
+			r := explainRow{label: fmt.Sprintf("%d. %s", i+1, call)}
+			if j > 0 {
+				r.label = "   or " + call
+			} else {
+				r.told = st.Told()
 			}
 			for _, c := range cells {
-				line += fmt.Sprintf(" %14s", counted(c, call))
+				r.cells = append(r.cells, counted(c, call))
 			}
-			b.WriteString(line + "\n")
+			if j == len(st.Calls)-1 {
+				r.note = st.Does
+			}
+			rows = append(rows, r)
 		}
-		fmt.Fprintf(&b, "   %s\n", st.Does)
 	}
 	// Calls outside the loop as told, by how often.
 	others := map[string]float64{}
@@ -160,31 +169,72 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite) error {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return others[names[i]] > others[names[j]] })
-	if len(names) > 0 {
-		b.WriteString("also (outside the loop as told; other = every call not counted by name):\n")
-		for _, call := range names {
-			line := fmt.Sprintf("   %-31s", call)
-			for _, c := range cells {
-				line += fmt.Sprintf(" %14s", counted(c, call))
-			}
-			b.WriteString(line + "\n")
+	for k, call := range names {
+		r := explainRow{label: "   " + call}
+		if k == 0 {
+			r.label = "also: " + call
 		}
+		for _, c := range cells {
+			r.cells = append(r.cells, counted(c, call))
+		}
+		rows = append(rows, r)
 	}
-	total := fmt.Sprintf("%-34s", "all system calls")
-	tput := fmt.Sprintf("%-34s", "replies/s")
+	total, ctx, tput := explainRow{label: "all system calls"}, explainRow{label: "context switches"}, explainRow{label: "replies/s"}
 	for _, c := range cells {
-		t := "—"
+		t, x, r := "—", "—", "—"
 		if c.Server != nil && c.Server.SyscallsPerReply != nil {
 			t = fmt.Sprintf("%.2f", *c.Server.SyscallsPerReply)
 		}
-		total += fmt.Sprintf(" %14s", t)
-		r := "—"
+		if c.Server != nil && c.Server.CtxSwitchesPerReply != nil {
+			x = fmt.Sprintf("%.2f", *c.Server.CtxSwitchesPerReply)
+		}
 		if c.Run != nil {
 			r = report.Count(c.Run.ThroughputPerSec)
 		}
-		tput += fmt.Sprintf(" %14s", r)
+		total.cells, ctx.cells, tput.cells = append(total.cells, t), append(ctx.cells, x), append(tput.cells, r)
 	}
-	b.WriteString(total + "\n" + tput + "\n")
+	rows = append(rows, total, ctx, tput)
+
+	var b strings.Builder
+	heads := []string{"step (system call)", fmt.Sprintf("told (%d conns)", servers.ToldAt)}
+	for _, c := range cells {
+		heads = append(heads, fmt.Sprintf("%d conn%s", c.Conns, map[bool]string{true: "", false: "s"}[c.Conns == 1]))
+	}
+	if md {
+		fmt.Fprintf(&b, "### %s (%s)\n\n%s\n\nPer reply, counted by the kernel (the server's calls):\n\n| %s |\n|%s\n", m.Name, m.Mechanism, m.Summary,
+			strings.Join(heads, " | "), strings.Repeat("---|", len(heads)))
+		for _, r := range rows {
+			label := strings.TrimSpace(r.label)
+			if r.note != "" {
+				label += " — " + r.note
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, r.told, strings.Join(r.cells, " | "))
+		}
+	} else {
+		fmt.Fprintf(&b, "%s (%s): %s\n", m.Name, m.Mechanism, m.Summary)
+		if mi, ok := s.Model(m.Name); ok && mi.Impl != "" {
+			fmt.Fprintf(&b, "this build: %s\n", mi.Impl)
+		}
+		line := func(label, told string, cells []string) {
+			l := fmt.Sprintf("%-26s %16s", label, told)
+			for _, c := range cells {
+				l += fmt.Sprintf(" %10s", c)
+			}
+			b.WriteString(strings.TrimRight(l, " ") + "\n")
+		}
+		b.WriteString("\nper reply, counted by the kernel (the server's calls):\n")
+		line(heads[0], heads[1], heads[2:])
+		for _, r := range rows {
+			line(r.label, r.told, r.cells)
+			if r.note != "" {
+				fmt.Fprintf(&b, "   %s\n", r.note)
+			}
+		}
+	}
+	b.WriteString("\n")
+	if c := explainChange(m, cells); c != "" {
+		b.WriteString(c + "\n")
+	}
 	for _, c := range cells {
 		if c.Server != nil && c.Server.ByNameUnavailable != "" {
 			fmt.Fprintf(&b, "at %d connection(s): counting by name unavailable: %s\n", c.Conns, c.Server.ByNameUnavailable)
@@ -201,4 +251,44 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// explainChange is one line on what changed between the first and the
+// last connection count: the step whose calls per reply moved most, and
+// the context switches.
+func explainChange(m servers.Model, cells []results.Cell) string {
+	if len(cells) < 2 {
+		return ""
+	}
+	a, z := cells[0], cells[len(cells)-1]
+	if a.Server == nil || z.Server == nil || a.Server.SyscallsByName == nil || z.Server.SyscallsByName == nil {
+		return ""
+	}
+	best, from, to := "", 0.0, 0.0
+	for _, st := range m.Loop {
+		var x, y float64
+		for _, call := range st.Calls {
+			x += a.Server.SyscallsByName[call]
+			y += z.Server.SyscallsByName[call]
+		}
+		if d := max(x, y) / max(min(x, y), 0.005); best == "" || d > max(from, to)/max(min(from, to), 0.005) {
+			best, from, to = st.Calls[0], x, y
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	line := fmt.Sprintf("from %d to %d connections: %s went from %.2f to %.2f per reply", a.Conns, z.Conns, best, from, to)
+	switch {
+	case to < from*0.7:
+		line += " (one call now serves several replies)"
+	case to > from*1.3:
+		line += " (each reply now costs more of it)"
+	default:
+		line += " (about the same: each reply pays for its own)"
+	}
+	if a.Server.CtxSwitchesPerReply != nil && z.Server.CtxSwitchesPerReply != nil {
+		line += fmt.Sprintf("; context switches %.2f to %.2f per reply", *a.Server.CtxSwitchesPerReply, *z.Server.CtxSwitchesPerReply)
+	}
+	return line + "."
 }

@@ -104,7 +104,6 @@ func bindLoadFlags(fl *pflag.FlagSet, f *loadFlags) {
 	fl.DurationVar(&f.cfg.Interval, "interval", loadgen.DefaultInterval, "time series step; given, a line per interval is printed on stderr (like iperf3)")
 	fl.DurationVar(&f.cfg.StallAfter, "stall-after", loadgen.DefaultStallAfter, "a request waiting longer than this for its reply stalls its connection: the run fails")
 	fl.StringVar(&f.hlog, "hlog", "", "write the latency of every interval as an HdrHistogram interval log (.hlog, values in nanoseconds) to this file")
-	fl.BoolVar(&f.cfg.CountCalls, "count-calls", false, "count this generator's own system calls by name (costs 3-5% of throughput here)")
 	fl.BoolVar(&f.jsonStream, "json-stream", false, "write one JSON object per interval on stdout as the run goes (the summary then goes to stderr)")
 }
 

@@ -67,7 +67,7 @@ replies mismatched, connections were reset, no reply came).`,
 				return err
 			}
 			if err := merged.WriteFile(out); err != nil {
-				return err
+				return usageErr("merge: can't write %s: %v", out, err) // a path that can't be written: exit 2, as README says
 			}
 			if err := report.WriteRun(cmd.OutOrStdout(), merged); err != nil {
 				return err

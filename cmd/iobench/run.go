@@ -39,7 +39,6 @@ type runFlags struct {
 	serverCPUs, clientCPUs      string
 	out, benchfmt               string
 	quick, quiet, force, wide   bool
-	countCalls                  bool
 	// --agent: the servers run on that host's iobench agent.
 	agent, tokenFile  string
 	agentCA, agentPin string
@@ -119,7 +118,6 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write the results in Go benchmark format (for benchstat) to this file")
 	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
-	fl.BoolVar(&f.countCalls, "count-calls", false, "count the servers' and the generator's system calls by name (read, write, epoll_wait, io_uring_enter, ...; costs 3-5% of throughput here)")
 	fl.BoolVar(&f.wide, "wide", false, "every column in the terminal table, each figure with its interval (the default fits 120 columns; report.md has them all)")
 	return cmd
 }
@@ -137,7 +135,7 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	cfg := matrix.Config{
 		Mode: loadgen.Mode(f.mode), Depth: f.depth, Rate: f.rate, IdleConns: f.idle,
 		Duration: f.duration, Warmup: f.warmup, Version: buildinfo.Version(),
-		Retries: f.retries, BusyCheck: busyCheck, CountCalls: f.countCalls,
+		Retries: f.retries, BusyCheck: busyCheck,
 	}
 	switch n, err := strconv.Atoi(f.repeat); {
 	case f.repeat == "auto":

@@ -1,7 +1,9 @@
 // Package perfcount counts, with the kernel's own counters, what a
-// process does over a window: system calls (the raw_syscalls:sys_enter
-// tracepoint) and context switches (the software event), on every thread
-// it has and every thread those create. Counts, unlike timings, do not
+// process does over a window: system calls, in total and by name (a BPF
+// program on the sys_enter tracepoint; where it may not load, perf
+// counters on raw_syscalls:sys_enter, in total only) and context switches
+// (the software event), on every thread it has and every thread those
+// create. Counts, unlike timings, do not
 // drift with a shared machine's noise (docs/methodology.md).
 package perfcount
 
@@ -25,7 +27,7 @@ func (k Kind) String() string {
 // ErrUnavailable wraps every reason counting can't be done here.
 var ErrUnavailable = errors.New("unavailable")
 
-// Calls are the system calls counted by name (OpenByName): what the
+// Calls are the system calls counted by name (Set.ReadByName): what the
 // models and the load generator use to wait, read, write, accept, close
 // and sleep. Whatever else a process calls is "other": the total
 // (raw_syscalls:sys_enter) minus these.
@@ -34,8 +36,3 @@ var Calls = []string{
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "select", "pselect6", "poll", "ppoll",
 	"io_uring_enter", "accept4", "close", "futex", "sched_yield", "nanosleep", "clock_nanosleep", "setsockopt",
 }
-
-// MaxNamedFDs bounds the descriptors OpenByName may use: a counter per
-// thread per call, so a process of a thousand threads (the blocking
-// model) is not counted by name.
-const MaxNamedFDs = 4096

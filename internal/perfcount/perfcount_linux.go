@@ -14,13 +14,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Set is one counter per thread of a process, each inherited by the
-// threads that thread creates (perf_event_open(2), attr.inherit): reading
-// a counter sums its inherited children, so the Set covers every thread
-// the process has or will have, from Open on.
+// Set counts kind for every thread a process has or will have, from
+// Open on. System calls are counted by the shared BPF program (calls),
+// which knows each call's number too; where it may not load, and for
+// context switches, a Set is one perf counter per thread, each inherited
+// by the threads that thread creates (perf_event_open(2), attr.inherit):
+// reading a counter sums its inherited children.
 type Set struct {
-	kind Kind
-	fds  []int
+	kind     Kind
+	fds      []int
+	calls    *callSet // system calls, by the BPF program
+	namesErr error    // why calls is nil: no counts by name
 }
 
 // tracefs is where the tracepoint ids are: the tracing file system, or its
@@ -81,24 +85,39 @@ func attr(kind Kind) (*unix.PerfEventAttr, error) {
 // counters are opened, and continued after. This process can't stop
 // itself; it should open when it starts few threads.
 func Open(pid int, kind Kind) (*Set, error) {
+	var namesErr error
+	if kind == Syscalls {
+		if pid == 0 {
+			pid = os.Getpid()
+		}
+		if err := unix.Kill(pid, 0); err != nil {
+			return nil, fmt.Errorf("perfcount: process %d: %w", pid, err)
+		}
+		c, err := openCalls(pid)
+		if err == nil {
+			return &Set{kind: kind, calls: c}, nil
+		}
+		namesErr = err // the total from perf counters, no names
+	}
 	a, err := attr(kind)
 	if err != nil {
 		return nil, err
 	}
-	sets, err := openPerThread(pid, kind, []*unix.PerfEventAttr{a}, nil)
+	sets, err := openPerThread(pid, kind, []*unix.PerfEventAttr{a})
 	if err != nil {
 		return nil, err
 	}
 	if len(sets[0].fds) == 0 {
 		return nil, fmt.Errorf("perfcount: process %d has no threads left", pid)
 	}
+	sets[0].namesErr = namesErr
 	return sets[0], nil
 }
 
 // openPerThread opens each of attrs on every thread of pid (0: this
 // process), another process stopped meanwhile so that no thread starts
-// unseen (see Open); allow, when set, may refuse the thread count first.
-func openPerThread(pid int, kind Kind, attrs []*unix.PerfEventAttr, allow func(threads int) error) ([]*Set, error) {
+// unseen (see Open).
+func openPerThread(pid int, kind Kind, attrs []*unix.PerfEventAttr) ([]*Set, error) {
 	if pid != 0 && pid != os.Getpid() {
 		if err := stop(pid); err != nil {
 			return nil, err
@@ -112,11 +131,6 @@ func openPerThread(pid int, kind Kind, attrs []*unix.PerfEventAttr, allow func(t
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("perfcount: %w", err)
-	}
-	if allow != nil {
-		if err := allow(len(tasks)); err != nil {
-			return nil, err
-		}
 	}
 	sets := make([]*Set, len(attrs))
 	closeAll := func() {
@@ -193,6 +207,9 @@ func explain(kind Kind, err error) error {
 
 // Read is the count so far over the whole Set.
 func (s *Set) Read() (uint64, error) {
+	if s.calls != nil {
+		return s.calls.total()
+	}
 	var total uint64
 	var b [8]byte
 	for _, fd := range s.fds {
@@ -204,94 +221,26 @@ func (s *Set) Read() (uint64, error) {
 	return total, nil
 }
 
+// ReadByName is the count so far of each of names (a system-call Set;
+// a name this architecture lacks is left out), or why there is none.
+func (s *Set) ReadByName(names []string) (map[string]uint64, error) {
+	if s.calls == nil {
+		if s.namesErr != nil {
+			return nil, s.namesErr
+		}
+		return nil, fmt.Errorf("%w: %s are not counted by name", ErrUnavailable, s.kind)
+	}
+	return s.calls.byName(names)
+}
+
 // Close stops counting.
 func (s *Set) Close() {
+	if s.calls != nil {
+		s.calls.close()
+		s.calls = nil
+	}
 	for _, fd := range s.fds {
 		unix.Close(fd)
 	}
 	s.fds = nil
-}
-
-// callTracepoint is the id of syscalls:sys_enter_NAME, or an error when
-// this kernel has no such tracepoint (that call does not exist here).
-func callTracepoint(name string) (uint64, error) {
-	if _, err := syscallTracepoint(); err != nil { // mounts tracefs if it must
-		return 0, err
-	}
-	var last error
-	for _, dir := range tracefsDirs {
-		b, err := os.ReadFile(dir + "/events/syscalls/sys_enter_" + name + "/id")
-		if err == nil {
-			return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		}
-		last = err
-	}
-	return 0, last
-}
-
-// Named counts system calls by name, each a Set.
-type Named struct {
-	sets map[string]*Set
-}
-
-// OpenByName starts counting each of names that this kernel has a
-// tracepoint for, on every thread of pid and every thread those create
-// (as Open does, with the process stopped while the counters open).
-func OpenByName(pid int, names []string) (*Named, error) {
-	type call struct {
-		name string
-		attr *unix.PerfEventAttr
-	}
-	var calls []call
-	for _, name := range names {
-		id, err := callTracepoint(name)
-		if errors.Is(err, ErrUnavailable) {
-			return nil, err
-		}
-		if err != nil {
-			continue // no such call on this kernel
-		}
-		a := &unix.PerfEventAttr{Size: uint32(unsafe.Sizeof(unix.PerfEventAttr{})), Bits: unix.PerfBitInherit,
-			Type: unix.PERF_TYPE_TRACEPOINT, Config: id}
-		calls = append(calls, call{name, a})
-	}
-	attrs := make([]*unix.PerfEventAttr, len(calls))
-	for i, c := range calls {
-		attrs[i] = c.attr
-	}
-	sets, err := openPerThread(pid, Syscalls, attrs, func(threads int) error {
-		if n := threads * len(calls); n > MaxNamedFDs {
-			return fmt.Errorf("%w: %d threads × %d calls would take %d descriptors (at most %d): counted in total only", ErrUnavailable, threads, len(calls), n, MaxNamedFDs)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	nm := &Named{sets: map[string]*Set{}}
-	for i, c := range calls {
-		nm.sets[c.name] = sets[i]
-	}
-	return nm, nil
-}
-
-// Read is each call's count so far.
-func (n *Named) Read() (map[string]uint64, error) {
-	out := make(map[string]uint64, len(n.sets))
-	for name, s := range n.sets {
-		v, err := s.Read()
-		if err != nil {
-			return nil, err
-		}
-		out[name] = v
-	}
-	return out, nil
-}
-
-// Close stops counting.
-func (n *Named) Close() {
-	for _, s := range n.sets {
-		s.Close()
-	}
-	n.sets = nil
 }

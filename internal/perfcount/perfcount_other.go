@@ -19,15 +19,8 @@ func (s *Set) Read() (uint64, error) { return 0, ErrUnavailable }
 
 func (s *Set) Close() {}
 
-// Named counts system calls by name; there are none outside Linux yet.
-type Named struct{}
-
-// OpenByName reports that counting by name is Linux only here (Windows
-// would need an ETW session on the kernel's system-call provider).
-func OpenByName(pid int, names []string) (*Named, error) {
-	return nil, fmt.Errorf("%w: counting system calls by name is implemented with perf_event_open, on Linux only (this is %s; Windows would need ETW's kernel system-call events)", ErrUnavailable, runtime.GOOS)
+// ReadByName reports that counting by name is Linux only here (Windows
+// would need an ETW session on the kernel's system-call events).
+func (s *Set) ReadByName(names []string) (map[string]uint64, error) {
+	return nil, fmt.Errorf("%w: counting system calls by name is implemented with a BPF program, on Linux only (this is %s; Windows would need ETW's kernel system-call events)", ErrUnavailable, runtime.GOOS)
 }
-
-func (n *Named) Read() (map[string]uint64, error) { return nil, ErrUnavailable }
-
-func (n *Named) Close() {}

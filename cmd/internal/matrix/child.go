@@ -24,14 +24,7 @@ type Spec struct {
 	Work  string
 	Addr  string // HOST:PORT to bind; port 0 picks a free one
 	CPUs  []int  // nil: not pinned
-	// CountCalls: count the server's system calls by name too. It costs:
-	// measured here 3–5% of throughput (every system call then passes the
-	// per-call tracepoints), so runs ask for it (--count-calls, explain).
-	CountCalls bool
 }
-
-// errCallsNotAsked is why a server's calls were not counted by name.
-var errCallsNotAsked = errors.New("not asked for (--count-calls: counting by name costs 3-5% of throughput here)")
 
 // Launcher starts `iobench serve` children on this machine: Cmd runs
 // iobench (argv[0] and any leading arguments), Env is extra environment.
@@ -62,8 +55,7 @@ type Child struct {
 	sigErr      error             // from sending SIGTERM
 	counts      [2]*perfcount.Set // system calls, context switches
 	countsErr   error             // why they are not counted
-	named       *perfcount.Named  // system calls by name
-	namedErr    error             // why they are not counted by name
+	namedErr    error             // why system calls are not counted by name
 }
 
 // Start starts a child for spec, pinned to its CPUs, and waits for its
@@ -120,7 +112,7 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 		s.kill()
 		return nil, ctx.Err()
 	}
-	s.openCounts(spec.CountCalls)
+	s.openCounts()
 	s.sampled.Add(1)
 	go s.sampleThreads()
 	return s, nil
@@ -129,7 +121,7 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 // openCounts starts the kernel's counts of the server's system calls and
 // context switches, on every thread it has now and every thread those
 // create; countsErr says why they are unavailable.
-func (s *Child) openCounts(byName bool) {
+func (s *Child) openCounts() {
 	for i, kind := range []perfcount.Kind{perfcount.Syscalls, perfcount.ContextSwitches} {
 		set, err := perfcount.Open(s.cmd.Process.Pid, kind)
 		if err != nil {
@@ -139,18 +131,9 @@ func (s *Child) openCounts(byName bool) {
 		}
 		s.counts[i] = set
 	}
-	if !byName {
-		s.namedErr = errCallsNotAsked
-		return
-	}
-	s.named, s.namedErr = perfcount.OpenByName(s.cmd.Process.Pid, perfcount.Calls)
 }
 
 func (s *Child) closeCounts() {
-	if s.named != nil {
-		s.named.Close()
-		s.named = nil
-	}
 	for i, set := range s.counts {
 		if set != nil {
 			set.Close()
@@ -280,10 +263,10 @@ func (w *window) mark(s *Child, end bool) {
 }
 
 func (s *Child) readNamed() map[string]uint64 {
-	if s.named == nil {
+	if s.counts[0] == nil {
 		return nil
 	}
-	m, err := s.named.Read()
+	m, err := s.counts[0].ReadByName(perfcount.Calls)
 	if err != nil {
 		s.namedErr = err
 		return nil

@@ -39,9 +39,6 @@ type Config struct {
 	// Retries: a repetition disturbed by the machine (interference.go) is
 	// measured again, at the end of its round, up to this many times.
 	Retries int
-	// CountCalls counts the servers' and the generator's system calls by
-	// name too (it costs a few percent of throughput; see Spec).
-	CountCalls bool
 	// BusyCheck, when set, is how long the CPUs are watched before
 	// measuring, to say how busy the machine already is.
 	BusyCheck  time.Duration
@@ -275,7 +272,7 @@ func skipReason(remote *Remote, model string, n int) string {
 
 // runCell starts the server, runs the load, stops the server, and fills c.
 func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
-	srv, err := cfg.Host.Start(ctx, Spec{Model: c.Model, Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs, CountCalls: cfg.CountCalls})
+	srv, err := cfg.Host.Start(ctx, Spec{Model: c.Model, Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
 	if err != nil {
 		c.Error = err.Error()
 		return
@@ -283,7 +280,7 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	lc := loadgen.Config{
 		Addr: srv.Addr(), Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
-		IdleConns: c.IdleConns, Version: cfg.Version, CountCalls: cfg.CountCalls,
+		IdleConns: c.IdleConns, Version: cfg.Version,
 		OnWindow: func(end bool) {
 			w.mark(end)
 			srv.Mark(end)
