@@ -404,11 +404,8 @@ var ErrSchema = errors.New("unsupported schema version")
 // after checking its schema version and, when kind is not "", its kind:
 // the one reader of every versioned document this package owns.
 func decodeVersioned(data []byte, what, kind string, v any) error {
-	var probe struct {
-		Schema *int   `json:"schema"`
-		Kind   string `json:"kind"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
+	probe, err := readHead(data)
+	if err != nil {
 		return fmt.Errorf("results: not an iobench %s: %w", what, err)
 	}
 	if probe.Schema == nil || probe.Kind != kind {
@@ -423,6 +420,66 @@ func decodeVersioned(data []byte, what, kind string, v any) error {
 		return fmt.Errorf("results: malformed %s: %w", what, err)
 	}
 	return nil
+}
+
+// head is what a document says it is: its schema version and kind.
+type head struct {
+	Schema *int   `json:"schema"`
+	Kind   string `json:"kind"`
+}
+
+// readHead finds the top-level "schema" and "kind" of a JSON document.
+// iobench writes them first, so it reads tokens only up to the first
+// object or array (a suite's cells come after): the document is parsed
+// in full once, by the decode that follows. A document that puts them
+// later (written by hand) is parsed for them in full.
+func readHead(data []byte) (head, error) {
+	var h head
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		if err == nil {
+			err = fmt.Errorf("a JSON object was expected, not %v", t)
+		}
+		return h, err
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return h, err
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return h, err
+		}
+		if _, nested := t.(json.Delim); nested {
+			break // the rest is data: look no further this way
+		}
+		switch k {
+		case "schema":
+			n, ok := t.(json.Number)
+			v, err := n.Int64()
+			if !ok || err != nil || v != int64(int(v)) {
+				return h, fmt.Errorf("\"schema\" is %v, not a version number", t)
+			}
+			i := int(v)
+			h.Schema = &i
+		case "kind":
+			str, ok := t.(string)
+			if !ok {
+				return h, fmt.Errorf("\"kind\" is %v, not a string", t)
+			}
+			h.Kind = str
+		}
+		if h.Schema != nil && h.Kind != "" {
+			return h, nil
+		}
+	}
+	var full head
+	if err := json.Unmarshal(data, &full); err != nil {
+		return h, err
+	}
+	return full, nil
 }
 
 // writeJSONFile writes v as indented JSON to path, whole or not at all.

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -306,20 +305,19 @@ func ReadSuite(path string) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
+	h, err := readHead(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: results: not an iobench suite or run: %w", path, err)
+	}
+	if h.Kind == "" { // a run (load --json, merge) has no kind
+		r, err := DecodeRun(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return RunSuite(r), nil
+	}
 	s, err := DecodeSuite(data)
 	if err != nil {
-		r, rerr := DecodeRun(data)
-		if rerr == nil {
-			return RunSuite(r), nil
-		}
-		// Say what is wrong with what the file claims to be: a run
-		// (no "kind") gets the run's reason, not "not a suite".
-		var probe struct {
-			Kind *string `json:"kind"`
-		}
-		if json.Unmarshal(data, &probe) == nil && probe.Kind == nil {
-			err = rerr
-		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
