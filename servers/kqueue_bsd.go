@@ -5,6 +5,7 @@ package servers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 
@@ -66,7 +67,7 @@ func bsdListen(ap netip.AddrPort) (int, netip.AddrPort, error) {
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EADDRINUSE) {
-			return -1, ap, os.NewSyscallError("bind (address already in use)", err)
+			return -1, ap, fmt.Errorf("address %s already in use (another server on that port?): %w", ap, os.NewSyscallError("bind", err))
 		}
 		return -1, ap, os.NewSyscallError("bind", err)
 	}

@@ -224,7 +224,7 @@ func Lookup(name string) (Variant, error) {
 		}
 		if v.Probe != nil {
 			if err := v.Probe(); err != nil {
-				return Variant{}, fmt.Errorf("servers: model %q: %w: %v", name, ErrUnavailable, err)
+				return Variant{}, fmt.Errorf("servers: model %q: %w: %w", name, ErrUnavailable, err)
 			}
 		}
 		return v, nil

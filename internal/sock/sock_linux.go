@@ -50,10 +50,10 @@ func Listen(ap netip.AddrPort, nonblock, reusePort bool) (fd int, bound netip.Ad
 	}
 	if err = unix.Bind(fd, Sockaddr(ap)); err != nil {
 		if errors.Is(err, unix.EADDRINUSE) {
-			return fd, bound, fmt.Errorf("address %s already in use (another server on that port?)", ap)
+			return fd, bound, fmt.Errorf("address %s already in use (another server on that port?): %w", ap, os.NewSyscallError("bind", err))
 		}
 		if errors.Is(err, unix.EADDRNOTAVAIL) {
-			return fd, bound, fmt.Errorf("address %s is not an address of this machine", ap)
+			return fd, bound, fmt.Errorf("address %s is not an address of this machine: %w", ap, os.NewSyscallError("bind", err))
 		}
 		return fd, bound, os.NewSyscallError("bind", err)
 	}

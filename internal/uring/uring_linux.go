@@ -443,11 +443,11 @@ func Check(ops ...uint8) error {
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ENOSYS):
-			return fmt.Errorf("%w: the kernel has no io_uring (ENOSYS)", ErrUnavailable)
+			return fmt.Errorf("%w: the kernel has no io_uring: %w", ErrUnavailable, err)
 		case errors.Is(err, unix.EPERM):
-			return fmt.Errorf("%w: not permitted (EPERM: kernel.io_uring_disabled, or a container's seccomp profile)", ErrUnavailable)
+			return fmt.Errorf("%w: not permitted (kernel.io_uring_disabled, or a container's seccomp profile): %w", ErrUnavailable, err)
 		}
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer r.Close()
 	if r.Features()&featNoDrop == 0 {
@@ -455,7 +455,7 @@ func Check(ops ...uint8) error {
 	}
 	have, err := r.Probe()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	for _, op := range ops {
 		if !have[op] {

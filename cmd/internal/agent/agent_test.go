@@ -79,24 +79,36 @@ func TestAgentRefusals(t *testing.T) {
 	}
 }
 
-// TestLeaseExpires: a runner that stops renewing loses its session, and
-// another runner may take the agent.
+// TestLeaseExpires: a runner that vanishes (no more renewals) loses its
+// session to Expire when the lease runs out, and Expire stops the
+// session's servers — with nobody else asking the agent anything.
 func TestLeaseExpires(t *testing.T) {
 	a, ts := newTestAgent(t, "")
-	go a.Expire(t.Context())
-	ctx := context.Background()
-	c, err := Dial(ctx, ClientConfig{Addr: addr(ts)})
+	c, err := Dial(context.Background(), ClientConfig{Addr: addr(ts)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	close(c.stopRenew) // the runner vanishes
 	c.renewed.Wait()
-	time.Sleep(1500 * time.Millisecond)
-	c2, err := Dial(ctx, ClientConfig{Addr: addr(ts)})
-	if err != nil {
-		t.Fatalf("after the lease expired: %v", err)
+	f := &fakeServer{}
+	a.mu.Lock()
+	a.servers["1"] = f
+	a.mu.Unlock()
+	go a.Expire(t.Context())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		a.mu.Lock()
+		ended, stops := a.session == "", f.stops
+		a.mu.Unlock()
+		if ended {
+			if stops != 1 {
+				t.Errorf("the session expired and its server was stopped %d times, want once", stops)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session outlived its 1 s lease by 10 s")
+		}
 	}
-	c2.Close()
 }
 
 // TestTLSPin: over TLS the runner trusts the agent whose certificate has
@@ -148,9 +160,9 @@ func TestAuthScheme(t *testing.T) {
 // fakeServer is a server that counts its stops.
 type fakeServer struct{ stops int }
 
-func (f *fakeServer) Addr() string  { return "127.0.0.1:1" }
-func (f *fakeServer) Mark(end bool) {}
-func (f *fakeServer) Stop(uint64) matrix.Stopped {
+func (f *fakeServer) Addr() string                     { return "127.0.0.1:1" }
+func (f *fakeServer) Mark(context.Context, bool) error { return nil }
+func (f *fakeServer) Stop(context.Context, uint64) matrix.Stopped {
 	f.stops++
 	return matrix.Stopped{Clean: true}
 }
@@ -259,4 +271,26 @@ func FuzzAgentRequest(f *testing.F) {
 			t.Fatalf("hello after %s %s: status %d", method, path, rec.Code)
 		}
 	})
+}
+
+// TestRenewFailureSaid: a renewal that failed is said on the next cell
+// (its server's stop), once.
+func TestRenewFailureSaid(t *testing.T) {
+	_, ts := newTestAgent(t, "")
+	c, err := Dial(context.Background(), ClientConfig{Addr: addr(ts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.mu.Lock()
+	c.renewErr = errors.New("connection refused")
+	c.mu.Unlock()
+	s := &remote{c: c, id: "9", addr: "127.0.0.1:1"}
+	st := s.Stop(context.Background(), 0)
+	if len(st.Warnings) != 1 || !strings.HasPrefix(st.Warnings[0], "lease: ") || !strings.Contains(st.Warnings[0], "connection refused") {
+		t.Errorf("stop after a failed renewal: warnings %q", st.Warnings)
+	}
+	if st := s.Stop(context.Background(), 0); len(st.Warnings) != 0 {
+		t.Errorf("the failure was said again: %q", st.Warnings)
+	}
 }

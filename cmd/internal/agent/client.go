@@ -178,6 +178,15 @@ func (c *Client) renew(every time.Duration) {
 	}
 }
 
+// takeRenewErr is the last renewal's failure since it was last taken.
+func (c *Client) takeRenewErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.renewErr
+	c.renewErr = nil
+	return err
+}
+
 // Close ends the session: the agent stops whatever is still running.
 func (c *Client) Close() error {
 	close(c.stopRenew)
@@ -211,31 +220,32 @@ func (c *Client) Start(ctx context.Context, spec matrix.Spec) (matrix.Server, er
 
 // remote is a server on the agent's host.
 type remote struct {
-	c       *Client
-	id      string
-	addr    string
-	markErr error
+	c    *Client
+	id   string
+	addr string
 }
 
 func (s *remote) Addr() string { return s.addr }
 
-func (s *remote) Mark(end bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func (s *remote) Mark(ctx context.Context, end bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.c.call(ctx, http.MethodPost, pathServers+"/"+s.id+"/mark", MarkRequest{End: end}, nil); err != nil && s.markErr == nil {
-		s.markErr = err
-	}
+	return s.c.call(ctx, http.MethodPost, pathServers+"/"+s.id+"/mark", MarkRequest{End: end}, nil)
 }
 
-func (s *remote) Stop(replies uint64) matrix.Stopped {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// Stop asks the agent to stop the server, even after ctx is cancelled (a
+// Ctrl-C'd run), within 30 s. A renewal of the session that failed since
+// the last stop is said on the cell: the agent may have ended the session
+// (and stopped its servers) meanwhile.
+func (s *remote) Stop(ctx context.Context, replies uint64) matrix.Stopped {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var st matrix.Stopped
 	if err := s.c.call(ctx, http.MethodPost, pathServers+"/"+s.id+"/stop", StopRequest{Replies: replies}, &st); err != nil {
-		return matrix.Stopped{Note: "could not be stopped through the agent: " + err.Error(), Died: true}
+		st = matrix.Stopped{Note: "could not be stopped through the agent: " + err.Error(), Died: true}
 	}
-	if s.markErr != nil {
-		st.Warnings = append(st.Warnings, "agent: marking the window failed: "+s.markErr.Error())
+	if err := s.c.takeRenewErr(); err != nil {
+		st.Warnings = append(st.Warnings, "lease: renewing the session with the agent failed (it may have ended the session): "+err.Error())
 	}
 	return st
 }

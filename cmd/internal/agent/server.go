@@ -126,7 +126,7 @@ func (a *Agent) endLocked(why string) {
 		return
 	}
 	for id, s := range a.servers {
-		s.Stop(0)
+		s.Stop(context.Background(), 0)
 		delete(a.servers, id)
 	}
 	a.logf("session %s ended: %s", a.session, why)
@@ -280,7 +280,7 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	if a.session == "" || a.session != sess || len(a.servers) >= MaxServers {
 		a.mu.Unlock()
-		srv.Stop(0)
+		srv.Stop(r.Context(), 0)
 		fail(w, http.StatusConflict, "the session ended (or filled up) while the server started: stopped it")
 		return
 	}
@@ -309,7 +309,10 @@ func (a *Agent) mark(w http.ResponseWriter, r *http.Request) {
 	if !ok || !decode(w, r, &req) {
 		return
 	}
-	s.Mark(req.End)
+	if err := s.Mark(r.Context(), req.End); err != nil {
+		fail(w, http.StatusInternalServerError, "marking the window: %v", err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -329,7 +332,7 @@ func (a *Agent) stop(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "server %q was already stopped", id)
 		return
 	}
-	st := s.Stop(req.Replies)
+	st := s.Stop(r.Context(), req.Replies)
 	a.logf("session %s: stopped server %s (%s)", r.Header.Get(sessionHeader), id, stopNote(st))
 	reply(w, http.StatusOK, st)
 }

@@ -278,13 +278,17 @@ func (s *Child) readNamed() map[string]uint64 {
 func (s *Child) Addr() string { return s.addr }
 
 // Mark samples the child as the measured window opens (end=false) and
-// closes.
-func (s *Child) Mark(end bool) { s.win.mark(s, end) }
+// closes. Reading this machine's /proc does not fail in a way worth an
+// error: what could not be read is reported unmeasured.
+func (s *Child) Mark(_ context.Context, end bool) error {
+	s.win.mark(s, end)
+	return nil
+}
 
 // Stop stops the child and says what it used over the window, per reply.
 // Only the first call stops it; later ones (a stop racing the end of a
 // session) get the same answer.
-func (s *Child) Stop(replies uint64) Stopped {
+func (s *Child) Stop(_ context.Context, replies uint64) Stopped {
 	s.stopOnce.Do(func() { s.stopped = s.stopNow(replies) })
 	return s.stopped
 }

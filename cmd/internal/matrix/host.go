@@ -17,10 +17,14 @@ type Host interface {
 type Server interface {
 	Addr() string
 	// Mark samples the server as the measured window opens (end=false)
-	// and as it closes.
-	Mark(end bool)
-	// Stop stops it and says what it used over the window.
-	Stop(replies uint64) Stopped
+	// and as it closes; an error (a remote host that did not answer in
+	// time) leaves the window's figures unmeasured.
+	Mark(ctx context.Context, end bool) error
+	// Stop stops it and says what it used over the window. It stops the
+	// server even when ctx is cancelled (a Ctrl-C'd run must not leave
+	// servers behind): ctx carries values and the caller's intent, and a
+	// remote host bounds the call itself.
+	Stop(ctx context.Context, replies uint64) Stopped
 }
 
 // Stopped is what a server used and how it ended.

@@ -277,13 +277,16 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 		c.Error = err.Error()
 		return
 	}
+	var markErr error // OnWindow runs on the generator's goroutines, one at a time
 	lc := loadgen.Config{
 		Addr: srv.Addr(), Mode: cfg.Mode, Conns: c.Conns, Depth: c.Depth, Rate: c.Rate,
 		SizeMin: c.Size, SizeMax: c.Size, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		IdleConns: c.IdleConns, Version: cfg.Version,
 		OnWindow: func(end bool) {
 			w.mark(end)
-			srv.Mark(end)
+			if err := srv.Mark(ctx, end); err != nil && markErr == nil {
+				markErr = err
+			}
 		},
 	}
 	run, err := loadgen.Run(ctx, lc)
@@ -291,7 +294,10 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	if run != nil {
 		replies = run.Replies
 	}
-	st := srv.Stop(replies)
+	st := srv.Stop(ctx, replies)
+	if markErr != nil {
+		st.Warnings = append(st.Warnings, "unmeasured server: marking the window on the server failed: "+markErr.Error())
+	}
 	if err != nil {
 		c.Error = err.Error()
 		if !st.Clean {
