@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"iobench/results"
+	"iobench/servers"
 )
 
 // chartSuite is a suite of three models at the given connection counts,
@@ -107,6 +109,33 @@ func checkChart(t *testing.T, name, svg string, conns []int) {
 	for _, n := range conns {
 		if !has(humanNumber(float64(n))) {
 			t.Errorf("%s: no tick at %d connections (texts %q)", name, n, texts)
+		}
+	}
+}
+
+// TestStylesCoverModels: every model of the catalogue has a style of its
+// own in the charts (the styles are the report's, the names the
+// catalogue's: this keeps the two lists one), and no two models that can
+// appear in one report (one OS) share colour and glyph.
+func TestStylesCoverModels(t *testing.T) {
+	seen := map[string]string{}
+	for _, m := range servers.Models() {
+		st, ok := modelStyles[m.Name]
+		if !ok {
+			t.Errorf("model %s has no chart style (report/charts.go modelStyles)", m.Name)
+			continue
+		}
+		for _, goos := range m.OS {
+			key := fmt.Sprintf("%s %v %T", goos, st.color, st.glyph)
+			if other, dup := seen[key]; dup {
+				t.Errorf("%s and %s look alike on %s charts", other, m.Name, goos)
+			}
+			seen[key] = m.Name
+		}
+	}
+	for name := range modelStyles {
+		if !slices.ContainsFunc(servers.Models(), func(m servers.Model) bool { return m.Name == name }) {
+			t.Errorf("a chart style for %s, which is no model", name)
 		}
 	}
 }

@@ -5,9 +5,8 @@ package servers
 // variants is the hand-written list of models implemented on macOS and
 // FreeBSD.
 func variants() []Variant {
-	m := modelsByName()
 	return []Variant{
-		{Model: m["kqueue"], New: newKqueue},
-		{Model: m["gonet"], New: newGonet},
+		{Model: model("kqueue"), New: newKqueue},
+		{Model: model("gonet"), New: newGonet},
 	}
 }

@@ -5,8 +5,7 @@ package servers
 // variants is the hand-written list of models implemented on this OS; the
 // native models of Windows and the BSDs come with their own files.
 func variants() []Variant {
-	m := modelsByName()
 	return []Variant{
-		{Model: m["gonet"], New: newGonet},
+		{Model: model("gonet"), New: newGonet},
 	}
 }

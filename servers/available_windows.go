@@ -2,13 +2,12 @@ package servers
 
 // variants is the hand-written list of models implemented on Windows.
 func variants() []Variant {
-	m := modelsByName()
 	return []Variant{
-		{Model: m["blocking"], New: newBlocking},
-		{Model: m["select"], New: newSelect},
-		{Model: m["nonblocking"], New: newNonblocking},
-		{Model: m["overlapped"], New: newOverlapped},
-		{Model: m["iocp"], New: newIOCP},
-		{Model: m["gonet"], New: newGonet},
+		{Model: model("blocking"), New: newBlocking},
+		{Model: model("select"), New: newSelect},
+		{Model: model("nonblocking"), New: newNonblocking},
+		{Model: model("overlapped"), New: newOverlapped},
+		{Model: model("iocp"), New: newIOCP},
+		{Model: model("gonet"), New: newGonet},
 	}
 }

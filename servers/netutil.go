@@ -17,10 +17,14 @@ func isAddrInUse(err error) bool {
 	return errors.Is(err, syscall.EADDRINUSE) || errors.As(err, &en) && en == 10048
 }
 
-func modelsByName() map[string]Model {
-	m := map[string]Model{}
-	for _, model := range Models() {
-		m[model.Name] = model
+// model is the catalogue's entry for name, for the per-OS lists of
+// variants: a name missing from Models is a mistake in this package, and
+// panics at the first use of the list (every test lists the models).
+func model(name string) Model {
+	for _, m := range Models() {
+		if m.Name == name {
+			return m
+		}
 	}
-	return m
+	panic("servers: model " + name + " is not in Models()")
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -203,8 +202,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-var listening = regexp.MustCompile(`^listening on (127\.0\.0\.1:[0-9]+) \(model ([a-z]+)\)$`)
-
 // TestServe starts every model as `iobench serve` in a child process,
 // checks the listening line and an echo, then stops it with SIGTERM.
 func TestServe(t *testing.T) {
@@ -225,11 +222,11 @@ func TestServe(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reading the first line: %v (stderr %q)", err, stderr.String())
 			}
-			m := listening.FindStringSubmatch(strings.TrimSuffix(line, "\n"))
-			if m == nil || m[2] != model {
-				t.Fatalf("first line %q; want %q", line, "listening on 127.0.0.1:PORT (model "+model+")")
+			addr, name, ok := serveproto.ParseLine(strings.TrimSuffix(line, "\n"))
+			if !ok || name != model || !strings.HasPrefix(addr, "127.0.0.1:") {
+				t.Fatalf("first line %q; want %q (serve binds 127.0.0.1 by default)", line, serveproto.Line("127.0.0.1:PORT", model))
 			}
-			c, err := net.DialTimeout("tcp", m[1], 5*time.Second)
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +247,7 @@ func TestServe(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("serve did not exit within 10s of SIGTERM")
 			}
-			if !strings.Contains(stderr.String(), "1 connections served") {
+			if !strings.Contains(stderr.String(), "connections served 1,") {
 				t.Errorf("stderr %q does not report the connection", stderr.String())
 			}
 			c.Close()
@@ -283,11 +280,11 @@ func startServe(t *testing.T, model string) string {
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	m := listening.FindStringSubmatch(strings.TrimSuffix(line, "\n"))
-	if err != nil || m == nil {
+	addr, _, ok := serveproto.ParseLine(strings.TrimSuffix(line, "\n"))
+	if err != nil || !ok {
 		t.Fatalf("serve's first line %q, %v", line, err)
 	}
-	return m[1]
+	return addr
 }
 
 func TestLoad(t *testing.T) {

@@ -249,7 +249,7 @@ func (f *runFlags) dialAgent(cmd *cobra.Command, cfg *matrix.Config) error {
 	if c.Loopback() {
 		network = f.agent + " (agent), over loopback"
 	}
-	cfg.Remote = &matrix.Remote{Models: c.Hello.Models, Environment: c.Environment(), Network: network}
+	cfg.Remote = &matrix.Remote{Models: c.Hello.Models, Facts: c.Hello.Facts, Environment: c.Environment(), Network: network}
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"iobench/cmd/internal/serveproto"
 	"iobench/report"
 	"iobench/results"
 	"iobench/servers"
@@ -198,11 +199,11 @@ func TestCompareBadInput(t *testing.T) {
 func TestWineIOCP(t *testing.T) {
 	wineExec, exe := wineIobench(t)
 	line, stderr := startChild(t, exec.Command(wineExec, exe, "serve", "--model", "iocp", "--addr", "127.0.0.1:0"), 60*time.Second)
-	m := listening.FindStringSubmatch(line)
-	if m == nil || m[2] != "iocp" {
+	addr, model, ok := serveproto.ParseLine(line)
+	if !ok || model != "iocp" {
 		t.Fatalf("first line %q (stderr %q)", line, stderr.String())
 	}
-	c, err := net.DialTimeout("tcp", m[1], 10*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

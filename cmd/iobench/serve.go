@@ -114,7 +114,7 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	serveErr := srv.Serve(ctx)
 	closeErr := srv.Close()
 	st := srv.Stats()
-	fmt.Fprintf(stderr, "iobench serve: stopped: %d connections served, %d refused", st.Accepted, st.Refused)
+	fmt.Fprintf(stderr, "iobench serve: stopped: connections served %d, refused %d", st.Accepted, st.Refused)
 	if st.PeakThreads > 0 {
 		fmt.Fprintf(stderr, ", peak %d connection threads", st.PeakThreads)
 	}

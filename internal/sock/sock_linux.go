@@ -86,7 +86,7 @@ func CheckFree(ap netip.AddrPort) error {
 		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
 	}
 	if err := unix.Bind(fd, Sockaddr(ap)); errors.Is(err, unix.EADDRINUSE) {
-		return fmt.Errorf("address %s already in use (another server on that port?)", ap)
+		return fmt.Errorf("address %s already in use (another server on that port?): %w", ap, os.NewSyscallError("bind", err))
 	}
 	return nil
 }

@@ -44,7 +44,8 @@ const DefaultLease = 10 * time.Second
 // Hello is what the agent says about its host.
 type Hello struct {
 	Environment results.Environment `json:"environment"`
-	Models      []string            `json:"models"` // available here
+	Models      []string            `json:"models"`          // available here
+	Facts       []results.ModelInfo `json:"facts,omitempty"` // what this build says of them
 }
 
 // SessionReply opens a session.

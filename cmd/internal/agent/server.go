@@ -204,7 +204,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (a *Agent) hello(w http.ResponseWriter, r *http.Request) {
-	reply(w, http.StatusOK, Hello{Environment: results.CurrentEnvironment(a.Version), Models: servers.AvailableNames()})
+	reply(w, http.StatusOK, Hello{Environment: results.CurrentEnvironment(a.Version), Models: servers.AvailableNames(), Facts: matrix.ModelFacts()})
 }
 
 func (a *Agent) open(w http.ResponseWriter, r *http.Request) {

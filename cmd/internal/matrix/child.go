@@ -99,10 +99,14 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	}()
 	select {
 	case line, ok := <-lines:
-		addr, _, parsed := serveproto.ParseLine(line)
+		addr, model, parsed := serveproto.ParseLine(line)
 		if !ok || !parsed {
 			s.kill()
 			return nil, fmt.Errorf("matrix: the %s server did not start: %s", spec.Model, firstLine(s.stderr.String(), line))
+		}
+		if model != spec.Model {
+			s.kill()
+			return nil, fmt.Errorf("matrix: asked for the %s model, the child serves %s", spec.Model, model)
 		}
 		s.addr = addr
 	case <-time.After(10 * time.Second):

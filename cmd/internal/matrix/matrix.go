@@ -71,7 +71,8 @@ type Auto struct {
 
 // Remote describes the server host of a run across machines.
 type Remote struct {
-	Models      []string // available on the server host
+	Models      []string            // available on the server host
+	Facts       []results.ModelInfo // what its build says of them (an older agent: none)
 	Environment results.Environment
 	Network     string // e.g. "10.99.0.1:7700 (agent), not loopback"
 }
@@ -93,7 +94,7 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
 		},
-		Models: modelInfo(cfg.Models),
+		Models: cfg.modelFacts(),
 	}
 	if r := cfg.Remote; r != nil {
 		env := r.Environment
@@ -204,13 +205,23 @@ func busyAdvice(b *results.Interference) string {
 	return ""
 }
 
-// modelInfo is what the models say about themselves, for the report.
-func modelInfo(names []string) []results.ModelInfo {
+// modelFacts is what the models run say about themselves, for the
+// report: as the server host's build says (an agent's Hello), or this
+// build's.
+func (cfg Config) modelFacts() []results.ModelInfo {
+	facts := ModelFacts()
+	if cfg.Remote != nil && len(cfg.Remote.Facts) > 0 {
+		facts = cfg.Remote.Facts
+	}
+	return slices.DeleteFunc(slices.Clone(facts), func(m results.ModelInfo) bool { return !slices.Contains(cfg.Models, m.Name) })
+}
+
+// ModelFacts is what this build's models say about themselves, every one
+// available here.
+func ModelFacts() []results.ModelInfo {
 	var out []results.ModelInfo
 	for _, m := range servers.List() {
-		if slices.Contains(names, m.Name) {
-			out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Impl: m.Impl, Why: m.Why, WhyFew: m.WhyFew})
-		}
+		out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Impl: m.Impl, Why: m.Why, WhyFew: m.WhyFew})
 	}
 	return out
 }
