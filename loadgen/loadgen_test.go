@@ -133,7 +133,7 @@ func TestPlainEcho(t *testing.T) {
 					// The server shares this process's CPUs (and its
 					// goroutine scheduler), so the generator may well look
 					// like the bottleneck, and service a little uneven.
-					if l := results.WarningLabel(w); l != "generator-bound" && l != "unfair" {
+					if w.Code != results.CodeGeneratorBound && w.Code != results.CodeUnfair {
 						t.Errorf("warning: %s", w)
 					}
 				}
@@ -217,7 +217,7 @@ func TestCorruptionCounted(t *testing.T) {
 			if r.LatencyNS.Count != int64(r.Replies) || !hasWarning(r, "did not match") {
 				t.Errorf("%d samples for %d good replies; warnings %q", r.LatencyNS.Count, r.Replies, r.Warnings)
 			}
-			if !r.Failed() || results.WarningLabel(r.Failures[0]) != "corrupted" {
+			if !r.Failed() || r.Failures[0].Code != results.CodeCorrupted {
 				t.Errorf("failures %q; want the run failed as corrupted", r.Failures)
 			}
 		})
@@ -326,7 +326,7 @@ func TestNormalize(t *testing.T) {
 
 func hasWarning(r *results.Run, s string) bool {
 	for _, w := range append(r.Warnings, r.Failures...) {
-		if strings.Contains(w, s) {
+		if strings.Contains(w.String(), s) {
 			return true
 		}
 	}
@@ -385,7 +385,7 @@ func TestHangingServer(t *testing.T) {
 				if time.Duration(st.MaxAgeNS) < 700*time.Millisecond || st.OutstandingAtEnd < 4 {
 					t.Errorf("stall %+v: want the oldest wait ≥ 700ms and ≥ 4 requests unanswered at the end", st)
 				}
-				if !r.Failed() || results.WarningLabel(r.Failures[0]) != "stalled" {
+				if !r.Failed() || r.Failures[0].Code != results.CodeStalled {
 					t.Errorf("failures %q: want stalled first", r.Failures)
 				}
 				if st.StalledNS < int64(600*time.Millisecond) {
@@ -437,7 +437,7 @@ func TestShortReplies(t *testing.T) {
 		t.Run(eng, func(t *testing.T) {
 			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 2, Duration: 700 * time.Millisecond, Warmup: 0,
 				StallAfter: 300 * time.Millisecond})
-			if !r.Failed() || !strings.Contains(r.Failures[0], "short replies") {
+			if !r.Failed() || !strings.Contains(r.Failures[0].Text, "short replies") {
 				t.Errorf("failures %q: want stalled with short replies", r.Failures)
 			}
 		})

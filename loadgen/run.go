@@ -606,43 +606,42 @@ func Fair(r *results.Run) bool {
 	return r.Fairness.Fair()
 }
 
-// warnings says, in a line each, why the numbers may not mean what they
-// seem to. Each line starts with its label (results.WarningLabel).
-func warnings(r *results.Run, busy int) []string {
-	var w []string
+// warnings says why the numbers may not mean what they seem to.
+func warnings(r *results.Run, busy int) []results.Warning {
+	var w []results.Warning
 	c := r.Connections
 	if c.Established < c.Requested {
-		w = append(w, fmt.Sprintf("lost connections: only %d of %d connections were established (%d busy of %d): %s",
-			c.Established, c.Requested, busy, r.Config.Conns, describeFailures(c.FailedBy)))
+		w = append(w, results.Warn(results.CodeLostConns, "only %d of %d connections were established (%d busy of %d): %s",
+			c.Established, c.Requested, busy, r.Config.Conns, describeFailures(c.FailedBy)).WithFigure(float64(c.Established)))
 	}
 	if c.IdleClosed > 0 {
-		w = append(w, fmt.Sprintf("idle closed: the server closed %d of %d idle connections", c.IdleClosed, c.IdleEstablished))
+		w = append(w, results.Warn(results.CodeIdleClosed, "the server closed %d of %d idle connections", c.IdleClosed, c.IdleEstablished).WithFigure(float64(c.IdleClosed)))
 	}
 	if r.Rate != nil && r.Rate.Achieved < 0.99*r.Rate.Target {
-		w = append(w, fmt.Sprintf("missed rate: achieved %.0f msg/s, %.1f%% of the target %.0f: the server (or the generator) could not keep up; latency is corrected from the schedule",
-			r.Rate.Achieved, 100*r.Rate.Achieved/r.Rate.Target, r.Rate.Target))
+		w = append(w, results.Warn(results.CodeMissedRate, "achieved %.0f msg/s, %.1f%% of the target %.0f: the server (or the generator) could not keep up; latency is corrected from the schedule",
+			r.Rate.Achieved, 100*r.Rate.Achieved/r.Rate.Target, r.Rate.Target).WithFigure(r.Rate.Achieved))
 	}
 	if r.Replies > 0 && !Fair(r) {
-		w = append(w, fmt.Sprintf("unfair: Jain %.2f, %d of %d busy connections got no reply: some connections waited while others were served, so its latency covers only the replies it gave",
-			r.Fairness.Jain, r.Fairness.ZeroConn, busy))
+		w = append(w, results.Warn(results.CodeUnfair, "Jain %.2f, %d of %d busy connections got no reply: some connections waited while others were served, so its latency covers only the replies it gave",
+			r.Fairness.Jain, r.Fairness.ZeroConn, busy).WithFigure(r.Fairness.Jain))
 	}
 	if r.Client.Bottleneck {
 		cores := fmt.Sprintf("%d cores", r.Client.Cores)
 		if r.Client.Cores == 1 {
 			cores = "1 core"
 		}
-		w = append(w, fmt.Sprintf("generator-bound: the load generator used %.0f%% of its %s: it may be the bottleneck, not the server",
-			100*r.Client.Utilization, cores))
+		w = append(w, results.Warn(results.CodeGeneratorBound, "the load generator used %.0f%% of its %s: it may be the bottleneck, not the server",
+			100*r.Client.Utilization, cores).WithFigure(r.Client.Utilization))
 	}
 	if r.Interrupted {
-		w = append(w, fmt.Sprintf("interrupted: %.1fs of %.1fs measured", float64(r.MeasuredNS)/1e9, float64(r.Config.DurationNS)/1e9))
+		w = append(w, results.Warn(results.CodeInterrupted, "%.1fs of %.1fs measured", float64(r.MeasuredNS)/1e9, float64(r.Config.DurationNS)/1e9).WithFigure(float64(r.MeasuredNS)/1e9))
 	}
 	if r.Environment.Emulated != "" {
-		w = append(w, "emulated: under "+r.Environment.Emulated+": numbers are for correctness, not performance")
+		w = append(w, results.Warn(results.CodeEmulated, "under %s: numbers are for correctness, not performance", r.Environment.Emulated))
 	}
 	if sh := r.Shard; sh != nil && !sh.StartAt.IsZero() {
 		if late := sh.StartedAt.Sub(sh.StartAt); late > 10*time.Millisecond {
-			w = append(w, fmt.Sprintf("late start: this shard began its warmup %s after --start-at (connecting took that long)", late.Round(time.Millisecond)))
+			w = append(w, results.Warn(results.CodeLateStart, "this shard began its warmup %s after --start-at (connecting took that long)", late.Round(time.Millisecond)).WithFigure(late.Seconds()))
 		}
 	}
 	return w
@@ -650,18 +649,18 @@ func warnings(r *results.Run, busy int) []string {
 
 // failures says why the run failed, if it did: what it measured is then
 // not a result about the server's speed.
-func failures(r *results.Run, busy int) []string {
-	var f []string
+func failures(r *results.Run, busy int) []results.Warning {
+	var f []results.Warning
 	if r.Errors > 0 {
-		f = append(f, fmt.Sprintf("corrupted: %d replies did not match what was sent (%s)", r.Errors, joinKinds(r.ErrorKinds)))
+		f = append(f, results.Warn(results.CodeCorrupted, "%d replies did not match what was sent (%s)", r.Errors, joinKinds(r.ErrorKinds)).WithFigure(float64(r.Errors)))
 	}
 	if n := r.Connections.ClosedByPeer; n > 0 {
 		if r.Config.Mode == string(Churn) {
 			// Each transaction is a connection of its own.
-			f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d transactions' connections before they were answered", n))
+			f = append(f, results.Warn(results.CodeServerClosed, "the server closed or reset %d transactions' connections before they were answered", n).WithFigure(float64(n)))
 		} else {
-			f = append(f, fmt.Sprintf("server closed conns: the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
-				n, busy, float64(r.MeasuredNS)/1e9))
+			f = append(f, results.Warn(results.CodeServerClosed, "the server closed or reset %d of %d busy connections during the run; throughput is over the %.2fs they were alive",
+				n, busy, float64(r.MeasuredNS)/1e9).WithFigure(float64(n)))
 		}
 	}
 	if st := r.Stall; st != nil && st.Conns > 0 {
@@ -669,11 +668,11 @@ func failures(r *results.Run, busy int) []string {
 		if st.Partial > 0 {
 			short = fmt.Sprintf("; %d of them had part of a reply and waited for the rest: short replies", st.Partial)
 		}
-		f = append(f, fmt.Sprintf("stalled: %d of %d busy connections waited longer than %s for a reply (the longest %s; %d requests unanswered when the window closed%s)",
-			st.Conns, busy, time.Duration(st.AfterNS), time.Duration(st.MaxAgeNS).Round(time.Millisecond), st.OutstandingAtEnd, short))
+		f = append(f, results.Warn(results.CodeStalled, "%d of %d busy connections waited longer than %s for a reply (the longest %s; %d requests unanswered when the window closed%s)",
+			st.Conns, busy, time.Duration(st.AfterNS), time.Duration(st.MaxAgeNS).Round(time.Millisecond), st.OutstandingAtEnd, short).WithFigure(float64(st.Conns)))
 	}
 	if r.Replies == 0 && !r.Interrupted {
-		f = append(f, fmt.Sprintf("no replies: not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))
+		f = append(f, results.Warn(results.CodeNoReplies, "not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))
 	}
 	return f
 }

@@ -163,7 +163,7 @@ func TestWarningsVisible(t *testing.T) {
 	for _, c := range s.Cells {
 		for _, w := range c.AllWarnings() {
 			n++
-			label := results.WarningLabel(w)
+			label := w.Code
 			for name, out := range map[string]string{"report.md": md.String(), "terminal": term.String()} {
 				found := false
 				for _, line := range strings.Split(out, "\n") {
@@ -175,7 +175,7 @@ func TestWarningsVisible(t *testing.T) {
 					t.Errorf("%s has no note line for %s's %q", name, c.Model, w)
 				}
 			}
-			if c.Rep == 1 && !strings.Contains(md.String(), w) {
+			if c.Rep == 1 && !strings.Contains(md.String(), w.String()) {
 				t.Errorf("report.md lacks the text %q", w)
 			}
 		}

@@ -82,10 +82,10 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		fmt.Fprintf(&b, "%-18s %s\n", row[0], row[1])
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintln(&b, "warning:", warn)
+		fmt.Fprintln(&b, "warning:", warn.String())
 	}
 	for _, fl := range r.Failures {
-		fmt.Fprintln(&b, "FAILED:", fl)
+		fmt.Fprintln(&b, "FAILED:", fl.String())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -311,12 +311,12 @@ func (r *Row) addMachineNotes() {
 	}
 }
 
-func (r *Row) addNotes(warnings []string) {
+func (r *Row) addNotes(warnings []results.Warning) {
 	for _, w := range warnings {
-		label := results.WarningLabel(w)
+		label := w.Code
 		i := slices.IndexFunc(r.Notes, func(n Note) bool { return n.Label == label })
 		if i < 0 {
-			r.Notes = append(r.Notes, Note{Label: label, Text: w})
+			r.Notes = append(r.Notes, Note{Label: label, Text: w.String()})
 			i = len(r.Notes) - 1
 		}
 		r.Notes[i].Reps++
@@ -961,7 +961,7 @@ func WriteCSV(w io.Writer, s *results.Suite) error {
 		}
 		var labels []string
 		for _, w := range c.AllWarnings() {
-			labels = append(labels, results.WarningLabel(w))
+			labels = append(labels, w.Code)
 		}
 		row = append(row, c.Skipped, strconv.FormatBool(c.Failed()), c.Error, strings.Join(labels, ";"))
 		if err := cw.Write(row); err != nil {

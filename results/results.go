@@ -13,15 +13,19 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// SchemaVersion is the version of Run's JSON form. Decoding refuses any
-// other: a field that changed meaning must bump it.
-const SchemaVersion = 1
+// SchemaVersion is the version of Run's and Suite's JSON form. A field
+// that changed meaning must bump it. Decoding reads this version and
+// those in ReadsSchemas: 2 made warnings and failures objects with a
+// code (Warning); schema 1's "label: detail" lines are read into them.
+const SchemaVersion = 2
+
+// ReadsSchemas are the older versions still read.
+var ReadsSchemas = []int{1}
 
 // Histogram range: 1 µs to 60 s in nanoseconds, 3 significant figures.
 const (
@@ -79,10 +83,8 @@ type Run struct {
 	Rate        *RateStats  `json:"rate,omitempty"`
 	Client      ClientCPU   `json:"client"`
 	Histograms  Histograms  `json:"histograms"`
-	// Warnings say, a line each, why the numbers may not mean what they
-	// seem to. Each starts with a short label and a colon
-	// ("generator-bound: ..."): see WarningLabel.
-	Warnings []string `json:"warnings,omitempty"`
+	// Warnings say why the numbers may not mean what they seem to.
+	Warnings []Warning `json:"warnings,omitempty"`
 	// Shard is this run's share of a load split over several processes
 	// (load --shard I/N); Shards, in a merged run, is every shard's.
 	Shard       *Shard       `json:"shard,omitempty"`
@@ -92,10 +94,9 @@ type Run struct {
 	// only): what makes a merged run's fairness exact, median included.
 	ConnReplies []uint64 `json:"connection_replies,omitempty"`
 	// Failures say why the run failed (replies corrupted, the server
-	// closed or reset busy connections, no reply at all), in the same
-	// "label: detail" form. A failed run is still written whole; its
-	// numbers must not be ranked.
-	Failures []string `json:"failures,omitempty"`
+	// closed or reset busy connections, no reply at all). A failed run is
+	// still written whole; its numbers must not be ranked.
+	Failures []Warning `json:"failures,omitempty"`
 	// Series is the run over time, an entry per interval (warmup
 	// included, flagged): what a window's totals hide — stalls, warm-up
 	// not yet over, pauses.
@@ -151,29 +152,6 @@ type Stall struct {
 
 // Failed reports whether the run failed (see Failures).
 func (r *Run) Failed() bool { return len(r.Failures) > 0 }
-
-// WarningLabel is the short label a warning or failure line starts with
-// ("generator-bound" of "generator-bound: the load generator used ..."),
-// or "warning" for a line without one.
-func WarningLabel(w string) string {
-	label, _, ok := strings.Cut(w, ": ")
-	if ok && label != "" && len(label) <= 24 && !strings.ContainsAny(label, ",.()%") {
-		return label
-	}
-	// Runs written before warnings had labels.
-	for prefix, label := range map[string]string{
-		"the load generator used": "generator-bound", "the server closed": "server closed conns",
-		"achieved ": "missed rate", "only ": "lost connections", "emulated": "emulated",
-	} {
-		if strings.HasPrefix(w, prefix) {
-			return label
-		}
-	}
-	if strings.Contains(w, "replies did not match") {
-		return "corrupted"
-	}
-	return "warning"
-}
 
 // RunConfig is what the run was asked to do.
 type RunConfig struct {
@@ -411,8 +389,8 @@ func decodeVersioned(data []byte, what, kind string, v any) error {
 	if probe.Schema == nil || probe.Kind != kind {
 		return fmt.Errorf("results: not an iobench %s (no \"schema\" field, or \"kind\" is not %q)", what, kind)
 	}
-	if *probe.Schema != SchemaVersion {
-		return fmt.Errorf("results: %w %d (this iobench reads %d)", ErrSchema, *probe.Schema, SchemaVersion)
+	if *probe.Schema != SchemaVersion && !slices.Contains(ReadsSchemas, *probe.Schema) {
+		return fmt.Errorf("results: %w %d (this iobench reads %d and %v)", ErrSchema, *probe.Schema, SchemaVersion, ReadsSchemas)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -79,16 +78,15 @@ func MergeShards(runs []*Run) (*Run, error) {
 		out.Client.Bottleneck = out.Client.Utilization > 0.8
 	}
 	if out.StartSkewNS > int64(10*time.Millisecond) {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("start skew: the shards began their warmups up to %s apart: the windows overlap less than they seem", time.Duration(out.StartSkewNS)))
+		out.Warnings = append(out.Warnings, Warn(CodeStartSkew, "the shards began their warmups up to %s apart: the windows overlap less than they seem", time.Duration(out.StartSkewNS)))
 	}
 	return out, nil
 }
 
-// shardLine keeps a warning's label in front: "label: shard I: detail".
-func shardLine(w string, index int) string {
-	label := WarningLabel(w)
-	rest := strings.TrimPrefix(w, label+": ")
-	return fmt.Sprintf("%s: shard %d: %s", label, index, rest)
+// shardLine is a shard's warning in the merged run: "shard I: text".
+func shardLine(w Warning, index int) Warning {
+	w.Text = fmt.Sprintf("shard %d: %s", index, w.Text)
+	return w
 }
 
 func checkShards(runs []*Run) error {

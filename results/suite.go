@@ -102,7 +102,7 @@ type Cell struct {
 	Run    *Run         `json:"run,omitempty"`
 	Server *ServerUsage `json:"server,omitempty"`
 	// Warnings are the cell's notes beyond its run's (the server's).
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []Warning `json:"warnings,omitempty"`
 	// Interference is what else used the measured CPUs during the window.
 	Interference *Interference `json:"interference,omitempty"`
 	// Disturbed says why the machine, not the model, may explain this
@@ -167,8 +167,8 @@ func (c Cell) Measured() bool { return c.Run != nil && c.Error == "" && c.Counte
 func (c Cell) Failed() bool { return c.Counted() && c.Error != "" }
 
 // AllWarnings is every warning of the cell: its run's and its own.
-func (c Cell) AllWarnings() []string {
-	var w []string
+func (c Cell) AllWarnings() []Warning {
+	var w []Warning
 	if c.Run != nil {
 		w = append(w, c.Run.Warnings...)
 	}
@@ -329,7 +329,7 @@ func RunSuite(r *Run) *Suite {
 	cell := Cell{Model: "server " + c.Addr, Rep: 1, Run: r, Scenario: Scenario{
 		Mode: c.Mode, Conns: c.Conns, Size: c.SizeMax, Work: "none", Depth: c.Depth, Rate: c.Rate, IdleConns: c.IdleConns}}
 	if r.Failed() {
-		cell.Error = strings.Join(r.Failures, "; ")
+		cell.Error = strings.Join(Lines(r.Failures), "; ")
 	}
 	return &Suite{
 		Schema: SchemaVersion, Kind: "suite", Environment: r.Environment, Interrupted: r.Interrupted,

@@ -348,7 +348,7 @@ func writeRun(stdout, summary io.Writer, run *results.Run, jsonPath, hgrmPath st
 	case run.Interrupted:
 		return &exitError{code: 130, err: errors.New("interrupted; partial results written")}
 	case run.Failed():
-		return &exitError{code: 1, err: fmt.Errorf("load: the run failed: %s", strings.Join(run.Failures, "; "))}
+		return &exitError{code: 1, err: fmt.Errorf("load: the run failed: %s", strings.Join(results.Lines(run.Failures), "; "))}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ replies mismatched, connections were reset, no reply came).`,
 				return err
 			}
 			if merged.Failed() {
-				return &exitError{code: 1, err: fmt.Errorf("merge: the merged run failed: %v", merged.Failures)}
+				return &exitError{code: 1, err: fmt.Errorf("merge: the merged run failed: %s", strings.Join(results.Lines(merged.Failures), "; "))}
 			}
 			return nil
 		},

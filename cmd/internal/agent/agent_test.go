@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"iobench/cmd/internal/matrix"
+	"iobench/results"
 )
 
 func newTestAgent(t *testing.T, token string) (*Agent, *httptest.Server) {
@@ -287,7 +288,7 @@ func TestRenewFailureSaid(t *testing.T) {
 	c.mu.Unlock()
 	s := &remote{c: c, id: "9", addr: "127.0.0.1:1"}
 	st := s.Stop(context.Background(), 0)
-	if len(st.Warnings) != 1 || !strings.HasPrefix(st.Warnings[0], "lease: ") || !strings.Contains(st.Warnings[0], "connection refused") {
+	if len(st.Warnings) != 1 || st.Warnings[0].Code != results.CodeLease || !strings.Contains(st.Warnings[0].Text, "connection refused") {
 		t.Errorf("stop after a failed renewal: warnings %q", st.Warnings)
 	}
 	if st := s.Stop(context.Background(), 0); len(st.Warnings) != 0 {

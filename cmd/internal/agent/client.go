@@ -245,7 +245,7 @@ func (s *remote) Stop(ctx context.Context, replies uint64) matrix.Stopped {
 		st = matrix.Stopped{Note: "could not be stopped through the agent: " + err.Error(), Died: true}
 	}
 	if err := s.c.takeRenewErr(); err != nil {
-		st.Warnings = append(st.Warnings, "lease: renewing the session with the agent failed (it may have ended the session): "+err.Error())
+		st.Warnings = append(st.Warnings, results.Warn(results.CodeLease, "renewing the session with the agent failed (it may have ended the session): %v", err))
 	}
 	return st
 }

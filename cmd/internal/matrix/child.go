@@ -302,13 +302,13 @@ func (s *Child) stopNow(replies uint64) Stopped {
 	s.closeCounts()
 	st := Stopped{Clean: clean, Died: died, Note: note, Usage: s.usage(s.win, replies, clean, died, note)}
 	if s.countsErr != nil {
-		st.Warnings = append(st.Warnings, "no kernel counts: system calls and context switches per reply are "+s.countsErr.Error())
+		st.Warnings = append(st.Warnings, results.Warn(results.CodeNoKernelCounts, "system calls and context switches per reply are %v", s.countsErr))
 	}
 	switch {
 	case died:
-		st.Warnings = append(st.Warnings, "server died: the server "+note)
+		st.Warnings = append(st.Warnings, results.Warn(results.CodeServerDied, "the server %s", note))
 	case !clean:
-		st.Warnings = append(st.Warnings, "server unclean exit: the server "+note)
+		st.Warnings = append(st.Warnings, results.Warn(results.CodeServerUnclean, "the server %s", note))
 	}
 	return st
 }

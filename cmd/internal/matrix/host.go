@@ -33,5 +33,5 @@ type Stopped struct {
 	Clean    bool                 `json:"clean"` // exited 0 when asked to stop
 	Died     bool                 `json:"died"`  // exited before it was asked
 	Note     string               `json:"note,omitempty"`
-	Warnings []string             `json:"warnings,omitempty"` // "label: detail" lines for the cell
+	Warnings []results.Warning    `json:"warnings,omitempty"` // for the cell
 }

@@ -307,7 +307,7 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	}
 	st := srv.Stop(ctx, replies)
 	if markErr != nil {
-		st.Warnings = append(st.Warnings, "unmeasured server: marking the window on the server failed: "+markErr.Error())
+		st.Warnings = append(st.Warnings, results.Warn(results.CodeUnmeasured, "marking the window on the server failed: %v", markErr))
 	}
 	if err != nil {
 		c.Error = err.Error()
@@ -326,7 +326,7 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	if st.Died {
 		reasons = append(reasons, "the server "+st.Note)
 	}
-	reasons = append(reasons, run.Failures...)
+	reasons = append(reasons, results.Lines(run.Failures)...)
 	if len(reasons) > 0 && !run.Interrupted {
 		c.Error = strings.Join(reasons, "; ")
 	}
