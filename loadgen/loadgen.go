@@ -9,7 +9,6 @@
 package loadgen
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -111,74 +110,124 @@ const (
 	MaxSize = 64 << 20
 )
 
-// Normalize fills defaults and rejects impossible settings with one clear
-// error naming the flag.
+// Normalize fills defaults and checks the result (Validate); Run
+// normalizes its Config, and needs Addr.
 func (c *Config) Normalize() error {
+	c.defaults()
+	if c.Addr == "" {
+		return &SettingError{Field: "Addr", Value: "", Want: "HOST:PORT of an echo server"}
+	}
+	return c.Validate()
+}
+
+// Defaults is a Config with every setting at its default: what a
+// caller that exposes only some settings starts from before Validate.
+func Defaults() Config {
+	return Config{Mode: Closed, Conns: 1, Depth: 1, SizeMin: 64, SizeMax: 64, Duration: DefaultDuration, Warmup: DefaultWarmup,
+		ConnectTimeout: DefaultConnectTimeout, Interval: DefaultInterval, StallAfter: DefaultStallAfter}
+}
+
+// defaults sets each zero setting to its default (Workers: one per CPU).
+func (c *Config) defaults() {
+	d := Defaults()
 	if c.Mode == "" {
-		c.Mode = Closed
+		c.Mode = d.Mode
 	}
 	if c.Conns == 0 {
-		c.Conns = 1
+		c.Conns = d.Conns
 	}
 	if c.Depth == 0 {
-		c.Depth = 1
+		c.Depth = d.Depth
 	}
 	if c.SizeMin == 0 && c.SizeMax == 0 {
-		c.SizeMin, c.SizeMax = 64, 64
+		c.SizeMin, c.SizeMax = d.SizeMin, d.SizeMax
 	}
 	if c.SizeMax < c.SizeMin {
 		c.SizeMax = c.SizeMin
 	}
 	if c.Duration == 0 {
-		c.Duration = DefaultDuration
+		c.Duration = d.Duration
 	}
 	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = DefaultConnectTimeout
+		c.ConnectTimeout = d.ConnectTimeout
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	if c.Interval == 0 {
-		c.Interval = DefaultInterval
+		c.Interval = d.Interval
 	}
 	if c.StallAfter == 0 {
-		c.StallAfter = DefaultStallAfter
+		c.StallAfter = d.StallAfter
 	}
-	_, port, addrErr := net.SplitHostPort(c.Addr)
-	if n, err := strconv.Atoi(port); addrErr == nil && (err != nil || n < 1 || n > 65535) {
-		addrErr = fmt.Errorf("port %q: want 1 to 65535", port)
+}
+
+// SettingError is a Config field with a value no run can have: Field is
+// the Config field's name, Want what it may be. Callers with their own
+// spelling of the setting (a command-line flag) name it their way.
+type SettingError struct {
+	Field string
+	Value any
+	Want  string
+}
+
+func (e *SettingError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("loadgen: %s is required: %s", e.Field, e.Want)
+	}
+	return fmt.Sprintf("loadgen: %s %v: want %s", e.Field, e.Value, e.Want)
+}
+
+// Validate checks every setting as given, with no default filled in (0
+// conns is an error here; Normalize fills defaults first): the one check
+// of a load's settings, whoever builds them — load's flags, run's before
+// its first cell, Normalize. Addr is checked when set.
+func (c Config) Validate() error {
+	bad := func(field string, v any, want string, args ...any) error {
+		return &SettingError{Field: field, Value: v, Want: fmt.Sprintf(want, args...)}
+	}
+	if c.Addr != "" {
+		_, port, err := net.SplitHostPort(c.Addr)
+		if n, perr := strconv.Atoi(port); err == nil && (perr != nil || n < 1 || n > 65535) {
+			err = fmt.Errorf("port %q out of 1 to 65535", port)
+		}
+		if err != nil {
+			return bad("Addr", c.Addr, "HOST:PORT (%v)", err)
+		}
 	}
 	switch {
-	case c.Addr == "":
-		return errors.New("loadgen: --addr is required (HOST:PORT of an echo server)")
-	case addrErr != nil:
-		return fmt.Errorf("loadgen: bad --addr %q: %v (want HOST:PORT)", c.Addr, addrErr)
 	case c.Mode != Closed && c.Mode != Rate && c.Mode != Stream && c.Mode != Churn:
-		return fmt.Errorf("loadgen: --mode %q: want closed, rate, stream or churn", c.Mode)
+		return bad("Mode", c.Mode, "closed, rate, stream or churn")
 	case c.Mode == Churn && c.Depth != 1:
-		return fmt.Errorf("loadgen: --depth %d: churn sends one message per connection", c.Depth)
+		return bad("Depth", c.Depth, "1: churn sends one message per connection")
 	case c.Conns < 1:
-		return fmt.Errorf("loadgen: --conns %d: want at least 1", c.Conns)
+		return bad("Conns", c.Conns, "at least 1")
 	case c.IdleConns < 0:
-		return fmt.Errorf("loadgen: --idle-conns %d: want 0 or more", c.IdleConns)
+		return bad("IdleConns", c.IdleConns, "0 or more")
 	case c.Depth < 1 || c.Depth > maxWindow:
-		return fmt.Errorf("loadgen: --depth %d: want 1 to %d", c.Depth, maxWindow)
-	case c.SizeMin < 1 || c.SizeMax > MaxSize:
-		return fmt.Errorf("loadgen: --size %d-%d: want 1 to %d bytes", c.SizeMin, c.SizeMax, MaxSize)
+		return bad("Depth", c.Depth, "1 to %d", maxWindow)
+	case c.SizeMin < 1 || c.SizeMax < c.SizeMin || c.SizeMax > MaxSize:
+		return bad("Size", fmt.Sprintf("%d-%d", c.SizeMin, c.SizeMax), "1 to %d bytes", MaxSize)
 	case c.Mode == Rate && !(c.Rate > 0 && c.Rate <= 1e8):
-		return errors.New("loadgen: --mode rate needs --rate R, messages per second (0 < R ≤ 1e8)")
+		return bad("Rate", c.Rate, "messages per second, 0 < R ≤ 1e8, with mode rate")
 	case c.Mode != Rate && c.Rate != 0:
-		return errors.New("loadgen: --rate applies only to --mode rate")
-	case c.Duration < 0 || c.Warmup < 0 || c.ConnectTimeout < 0:
-		return errors.New("loadgen: durations must not be negative")
-	case c.Engine != "" && c.Engine != "epoll" && c.Engine != "net" && c.Engine != "uring":
-		return fmt.Errorf("loadgen: --engine %q: want epoll, uring or net", c.Engine)
-	case c.Interval < time.Millisecond || c.Interval > time.Hour:
-		return fmt.Errorf("loadgen: --interval %s: want 1ms to 1h", c.Interval)
-	case c.StallAfter < time.Millisecond:
-		return fmt.Errorf("loadgen: --stall-after %s: want at least 1ms", c.StallAfter)
+		return bad("Rate", c.Rate, "0 unless the mode is rate")
+	case c.Duration <= 0:
+		return bad("Duration", c.Duration, "more than 0")
+	case c.Warmup < 0:
+		return bad("Warmup", c.Warmup, "0 or more")
+	case c.ConnectTimeout <= 0:
+		return bad("ConnectTimeout", c.ConnectTimeout, "more than 0")
 	case c.ConnectRate < 0 || math.IsNaN(c.ConnectRate):
-		return errors.New("loadgen: --connect-rate must not be negative")
+		return bad("ConnectRate", c.ConnectRate, "0 (no limit) or more")
+	case c.Workers < 0:
+		return bad("Workers", c.Workers, "0 (one per CPU) or more")
+	case c.Engine != "" && c.Engine != "epoll" && c.Engine != "net" && c.Engine != "uring":
+		return bad("Engine", c.Engine, "epoll, uring or net")
+	case c.Interval < time.Millisecond || c.Interval > time.Hour:
+		return bad("Interval", c.Interval, "1ms to 1h")
+	case c.StallAfter < time.Millisecond:
+		return bad("StallAfter", c.StallAfter, "at least 1ms")
 	}
 	return nil
 }
@@ -192,7 +241,7 @@ func ParseSize(s string) (lo, hi int, err error) {
 		hi, err2 = strconv.Atoi(strings.TrimSpace(b))
 	}
 	if err1 != nil || err2 != nil || lo < 1 || hi < lo || hi > MaxSize {
-		return 0, 0, fmt.Errorf("loadgen: bad --size %q: want BYTES or MIN-MAX, 1 to %d", s, MaxSize)
+		return 0, 0, &SettingError{Field: "Size", Value: fmt.Sprintf("%q", s), Want: fmt.Sprintf("BYTES or MIN-MAX, 1 to %d", MaxSize)}
 	}
 	return lo, hi, nil
 }

@@ -300,15 +300,35 @@ func TestNormalize(t *testing.T) {
 		cfg  loadgen.Config
 		want string
 	}{
-		{loadgen.Config{}, "--addr"},
-		{loadgen.Config{Addr: "x:1", Mode: "open"}, "--mode"},
-		{loadgen.Config{Addr: "x:1", Conns: -1}, "--conns"},
-		{loadgen.Config{Addr: "x:1", Mode: loadgen.Rate}, "--rate"},
-		{loadgen.Config{Addr: "x:1", Rate: 5}, "only to --mode rate"},
-		{loadgen.Config{Addr: "x:1", Depth: 100000}, "--depth"},
+		{loadgen.Config{}, "Addr"},
+		{loadgen.Config{Addr: "x:1", Mode: "open"}, "Mode"},
+		{loadgen.Config{Addr: "x:1", Conns: -1}, "Conns"},
+		{loadgen.Config{Addr: "x:1", Mode: loadgen.Rate}, "Rate"},
+		{loadgen.Config{Addr: "x:1", Rate: 5}, "Rate"},
+		{loadgen.Config{Addr: "x:1", Depth: 100000}, "Depth"},
+		{loadgen.Config{Addr: "x:1", Engine: "kqueue"}, "Engine"},
+		{loadgen.Config{Addr: "x:99999"}, "Addr"},
 	} {
-		if err := tc.cfg.Normalize(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: %v; want an error naming %s", tc.cfg, err, tc.want)
+		var se *loadgen.SettingError
+		if err := tc.cfg.Normalize(); !errors.As(err, &se) || se.Field != tc.want {
+			t.Errorf("%+v: %v; want a SettingError of %s", tc.cfg, err, tc.want)
+		}
+	}
+	// Validate takes settings as given: zero is no default there.
+	d := loadgen.Defaults()
+	if err := d.Validate(); err != nil {
+		t.Errorf("the defaults are refused: %v", err)
+	}
+	for field, set := range map[string]func(*loadgen.Config){
+		"Conns": func(c *loadgen.Config) { c.Conns = 0 }, "Depth": func(c *loadgen.Config) { c.Depth = 0 },
+		"Duration": func(c *loadgen.Config) { c.Duration = 0 }, "ConnectTimeout": func(c *loadgen.Config) { c.ConnectTimeout = 0 },
+		"Workers": func(c *loadgen.Config) { c.Workers = -1 }, "Size": func(c *loadgen.Config) { c.SizeMin = 0 },
+	} {
+		c := loadgen.Defaults()
+		set(&c)
+		var se *loadgen.SettingError
+		if err := c.Validate(); !errors.As(err, &se) || se.Field != field {
+			t.Errorf("Validate with %s at zero: %v", field, err)
 		}
 	}
 	for in, want := range map[string][2]int{"64": {64, 64}, "64-1024": {64, 1024}} {

@@ -111,24 +111,49 @@ func bindLoadFlags(fl *pflag.FlagSet, f *loadFlags) {
 // it, without touching this machine (no files, no descriptor limit): the
 // checks a manifest for other machines needs too.
 func (f *loadFlags) checkSettings(now time.Time) error {
-	if err := checkLoadFlags(f.cfg); err != nil {
-		return err
-	}
 	var err error
 	if f.cfg.SizeMin, f.cfg.SizeMax, err = loadgen.ParseSize(f.size); err != nil {
-		return usageErr("%v", err)
+		return settingErr("load", err)
 	}
 	if f.jsonStream && f.json == "-" {
 		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
 	}
 	f.cfg.Mode = loadgen.Mode(f.mode)
+	if err := f.cfg.Validate(); err != nil { // as typed: before this shard's share is taken
+		return settingErr("load", err)
+	}
 	if err := applyShard(f, now); err != nil {
 		return err
 	}
 	if err := f.cfg.Normalize(); err != nil {
-		return usageErr("%v", err)
+		return settingErr("load", err)
 	}
 	return nil
+}
+
+// loadFlagNames spells loadgen.Config's settings as load's and run's
+// flags, so that loadgen's one check speaks of what the user typed.
+var loadFlagNames = map[string]string{
+	"Addr": "--addr", "Mode": "--mode", "Conns": "--conns", "IdleConns": "--idle-conns", "Depth": "--depth", "Size": "--size",
+	"Rate": "--rate", "Duration": "--duration", "Warmup": "--warmup", "ConnectTimeout": "--connect-timeout",
+	"ConnectRate": "--connect-rate", "Workers": "--workers", "Engine": "--engine", "Interval": "--interval", "StallAfter": "--stall-after",
+}
+
+// settingErr is loadgen's refusal of a setting as one line naming the
+// flag (exit 2).
+func settingErr(command string, err error) error {
+	var se *loadgen.SettingError
+	if !errors.As(err, &se) {
+		return usageErr("%s: %v", command, err)
+	}
+	name := loadFlagNames[se.Field]
+	if name == "" {
+		name = se.Field
+	}
+	if se.Value == "" {
+		return usageErr("%s: %s is required: %s", command, name, se.Want)
+	}
+	return usageErr("%s: %s %v: want %s", command, name, se.Value, se.Want)
 }
 
 // applyShard turns the whole load's settings into this shard's share.
@@ -303,27 +328,6 @@ func (w *seriesWriter) close() error {
 
 // checkLoadFlags rejects zero or negative counts and durations: a flag
 // given as 0 is a mistake, not a request for the default.
-func checkLoadFlags(c loadgen.Config) error {
-	switch {
-	case c.Conns < 1:
-		return usageErr("load: --conns %d: want at least 1", c.Conns)
-	case c.Duration <= 0:
-		return usageErr("load: --duration %v: want more than 0", c.Duration)
-	case c.Warmup < 0:
-		return usageErr("load: --warmup %v: want 0 or more", c.Warmup)
-	case c.Depth < 1:
-		return usageErr("load: --depth %d: want at least 1", c.Depth)
-	case c.IdleConns < 0:
-		return usageErr("load: --idle-conns %d: want 0 or more", c.IdleConns)
-	case c.ConnectTimeout <= 0:
-		return usageErr("load: --connect-timeout %v: want more than 0", c.ConnectTimeout)
-	case c.ConnectRate < 0:
-		return usageErr("load: --connect-rate %v: want 0 (unlimited) or more", c.ConnectRate)
-	case c.Workers < 0:
-		return usageErr("load: --workers %d: want 0 (one per CPU) or more", c.Workers)
-	}
-	return nil
-}
 
 // writeRun prints the summary and writes the files asked for (JSON "-"
 // to stdout); an interrupted run is written all the same and exits 130, a

@@ -315,10 +315,10 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{[]string{"load"}, 2, "--addr is required"},
 		{[]string{"load", "--addr", closed, "--duration", "1s"}, 1, "ECONNREFUSED"},
-		{[]string{"load", "--addr", closed, "--size", "big"}, 2, "bad --size"},
+		{[]string{"load", "--addr", closed, "--size", "big"}, 2, "--size \"big\": want BYTES or MIN-MAX"},
 		{[]string{"load", "--addr", closed, "--mode", "rate"}, 2, "--rate"},
 		{[]string{"load", "--addr", "nohost", "--duration", "1s"}, 2, "--addr"},
-		{[]string{"load", "--addr", "127.0.0.1:99999", "--duration", "1s"}, 2, "want 1 to 65535"},
+		{[]string{"load", "--addr", "127.0.0.1:99999", "--duration", "1s"}, 2, "out of 1 to 65535"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != tc.code || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {

@@ -197,21 +197,13 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 			cfg.Works = append(cfg.Works, canon)
 		}
 	}
-	switch {
-	case f.duration <= 0:
-		return cfg, usageErr("run: --duration %v: want more than 0", f.duration)
-	case f.warmup < 0:
-		return cfg, usageErr("run: --warmup %v: want 0 or more", f.warmup)
-	case f.depth < 1:
-		return cfg, usageErr("run: --depth %d: want at least 1", f.depth)
-	case f.idle < 0:
-		return cfg, usageErr("run: --idle-conns %d: want 0 or more", f.idle)
-	}
-	// Check the load settings the way `load` would, once, before any cell.
-	probe := loadgen.Config{Addr: "127.0.0.1:1", Mode: cfg.Mode, Conns: 1, Depth: f.depth, Rate: f.rate,
-		SizeMin: cfg.Sizes[0], SizeMax: slices.Max(cfg.Sizes), Duration: f.duration, Warmup: f.warmup, IdleConns: f.idle}
-	if err := probe.Normalize(); err != nil {
-		return cfg, usageErr("run: %v", err)
+	// The load settings run exposes, checked as `load` checks them, once,
+	// before any cell (the rest at their defaults).
+	lc := loadgen.Defaults()
+	lc.Mode, lc.Depth, lc.Rate, lc.Duration, lc.Warmup, lc.IdleConns = cfg.Mode, f.depth, f.rate, f.duration, f.warmup, f.idle
+	lc.SizeMin, lc.SizeMax = slices.Min(cfg.Sizes), slices.Max(cfg.Sizes)
+	if err := lc.Validate(); err != nil {
+		return cfg, settingErr("run", err)
 	}
 	if err := f.cpus(&cfg); err != nil {
 		return cfg, err
