@@ -41,10 +41,11 @@ const FDReserve = 64
 var ErrFDLimit = errors.New("too many connections for the open-file limit")
 
 // CheckFDs says, before any connection is made, whether n connections fit
-// under this process's open-file limit.
+// under this process's open-file limit (a server holding n connections
+// needs as many: run checks its cells with it too).
 func CheckFDs(n int) error {
 	if lim := FDLimit(); lim > 0 && n+FDReserve > lim {
-		return fmt.Errorf("loadgen: %w: %d connections need about %d descriptors, the limit (ulimit -n) is %d: lower --conns/--idle-conns to at most %d or raise the limit",
+		return fmt.Errorf("loadgen: %w: %d connections need about %d descriptors, the limit (ulimit -n) is %d: at most %d connections fit, or raise the limit",
 			ErrFDLimit, n, n+FDReserve, lim, lim-FDReserve)
 	}
 	return nil

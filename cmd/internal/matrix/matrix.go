@@ -275,8 +275,8 @@ func skipReason(remote *Remote, model string, n int) string {
 		}
 	}
 	// The server holds n sockets plus its own; so does the generator.
-	if lim := loadgen.FDLimit(); lim > 0 && n+loadgen.FDReserve > lim {
-		return fmt.Sprintf("%d connections exceed the open-file limit (ulimit -n %d) of one process", n, lim)
+	if err := loadgen.CheckFDs(n); err != nil {
+		return strings.TrimPrefix(err.Error(), "loadgen: ")
 	}
 	return ""
 }
