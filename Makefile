@@ -56,6 +56,8 @@ WINE_READY = $(WINE_EXEC) --which >/dev/null 2>&1 && [ -f "$${WINEPREFIX:-$$HOME
 # 60 s. The Linux tests after them connect without binding, unaffected.
 # -p 1: packages one at a time, so the latency-tolerance tests (delay,
 # stall, rate) do not share this machine's two cores with each other.
+# .ci/gotest.sh prints the package lines, any failure in full, and at the
+# end every skipped test with its reason.
 test: vet
 	@if $(WINE_READY); then \
 		echo "== Windows models under Wine (correctness only: Wine's loopback costs ~45x native)"; \
@@ -63,7 +65,7 @@ test: vet
 	else \
 		echo "SKIPPED: the Windows tests under Wine: Wine is not set up here (bash .ci/wine/setup.sh installs it; .ci/run does)"; \
 	fi
-	$(GO) test -race -count=1 -p 1 ./...
+	bash .ci/gotest.sh -race -count=1 -p 1 ./...
 
 # Every parser of outside input, fuzzed briefly (FUZZTIME each; the seed
 # corpora are in the tests, and failures found land in testdata/fuzz).

@@ -14,7 +14,7 @@ import (
 // iteration is a 500ms run. For the comparison with a C client on pinned
 // CPUs see servers/testdata/cref/compare-client.sh.
 func BenchmarkClosed(b *testing.B) {
-	addr := startServer(&testing.T{}, &testServer{})
+	addr := startServer(b, &testServer{}) // closed by b's cleanup
 	for _, eng := range engines() {
 		for _, conns := range []int{1, 100} {
 			b.Run(fmt.Sprintf("engine=%s/conns=%d", eng, conns), func(b *testing.B) {

@@ -33,7 +33,7 @@ type testServer struct {
 	wg        sync.WaitGroup
 }
 
-func startServer(t *testing.T, s *testServer) string {
+func startServer(t testing.TB, s *testServer) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -120,6 +120,9 @@ func TestBlockingThreadLimit(t *testing.T) {
 	for srv.Stats().Active > 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
+	if n := srv.Stats().Active; n > 2 {
+		t.Fatalf("%d connections still active 10 s after one of 3 closed", n)
+	}
 	if err := servertest.Echo(servertest.Dial(t, srv.Addr()), []byte("room again")); err != nil {
 		t.Fatal(err)
 	}

@@ -422,12 +422,11 @@ func testClose(t *testing.T, f Factory) {
 	for _, c := range conns {
 		c.Close()
 	}
-	if countErr != nil {
-		t.Logf("descriptor count not checked: %v", countErr)
-		return
-	}
 	if err := srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	if countErr != nil {
+		t.Skipf("skipped: the descriptor-leak check (everything else was checked): %v", countErr)
 	}
 	// Closed client sockets may take a moment to leave the table.
 	deadline := time.Now().Add(5 * time.Second)
