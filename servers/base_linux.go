@@ -2,7 +2,8 @@ package servers
 
 import "iobench/internal/sock"
 
-// base is the frame every Linux model shares, as winServer is on Windows:
+// base is the frame every Linux model shares, as winsock_windows.go's
+// base is on Windows:
 // the listener, the lifecycle (Serve, Close and a cancelled context
 // agreeing), the counters behind Stats, and the release of every
 // descriptor exactly once. A model embeds it and adds what it owns with

@@ -12,10 +12,13 @@ import (
 )
 
 // blockingServer is thread-per-connection: a blocking accept loop hands
-// each connection to a goroutine locked to its own OS thread, which loops
-// read → work → write with blocking syscalls. Nothing is multiplexed; the
-// kernel's scheduler is the event loop. Each connection costs a thread
-// (kernel task, kernel stack, Go g0 stack) and a read buffer.
+// each connection to an OS thread of its own, which loops read → work →
+// write with blocking syscalls. Nothing is multiplexed; the kernel's
+// scheduler is the event loop. With cgo (the default build) the thread is
+// a C pthread running the loop in C (blocking_cgo_linux.go), as a C
+// programmer writes it; without cgo, a goroutine locked to its thread
+// (blocking_nocgo_linux.go). Each connection costs a thread (kernel task,
+// kernel stack) and a read buffer.
 //
 // Go aborts the whole process past debug.SetMaxThreads (default 10000), so
 // Serve raises that limit to cover cfg.MaxThreads and refuses connections
