@@ -3,9 +3,10 @@ package report
 import (
 	"encoding/csv"
 	"io"
-	"iobench/results"
 	"strconv"
 	"strings"
+
+	"iobench/results"
 )
 
 // summary.csv: a row per cell, for spreadsheets.

@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"iobench/results"
 	"sort"
 	"strconv"
 	"strings"
+
+	"iobench/results"
 )
 
 // report.md: the tables, the verdicts, the settings and the charts.

@@ -3,13 +3,14 @@ package report
 import (
 	"fmt"
 	"io"
-	"iobench/results"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"iobench/results"
 )
 
 // The terminal table: compact to fit 120 columns (--wide for all).

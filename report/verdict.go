@@ -2,11 +2,12 @@ package report
 
 import (
 	"fmt"
-	"iobench/results"
 	"math"
 	"slices"
 	"sort"
 	"strings"
+
+	"iobench/results"
 )
 
 // The verdict of one scenario: who leads, by what margin, whether the
