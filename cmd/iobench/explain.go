@@ -126,6 +126,69 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 			cells = append(cells, c)
 		}
 	}
+	rows := explainRows(m, cells)
+
+	var b strings.Builder
+	heads := []string{"step (system call)", fmt.Sprintf("told (%d conns)", servers.ToldAt)}
+	for _, c := range cells {
+		heads = append(heads, fmt.Sprintf("%d conn%s", c.Conns, map[bool]string{true: "", false: "s"}[c.Conns == 1]))
+	}
+	if md {
+		fmt.Fprintf(&b, "### %s (%s)\n\n%s\n\nPer reply, counted by the kernel (the server's calls):\n\n| %s |\n|%s\n", m.Name, m.Mechanism, m.Summary,
+			strings.Join(heads, " | "), strings.Repeat("---|", len(heads)))
+		for _, r := range rows {
+			label := strings.TrimSpace(r.label)
+			if r.note != "" {
+				label += " — " + r.note
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, r.told, strings.Join(r.cells, " | "))
+		}
+	} else {
+		fmt.Fprintf(&b, "%s (%s): %s\n", m.Name, m.Mechanism, m.Summary)
+		if mi, ok := s.Model(m.Name); ok && mi.Impl != "" {
+			fmt.Fprintf(&b, "this build: %s\n", mi.Impl)
+		}
+		line := func(label, told string, cells []string) {
+			l := fmt.Sprintf("%-26s %16s", label, told)
+			for _, c := range cells {
+				l += fmt.Sprintf(" %10s", c)
+			}
+			b.WriteString(strings.TrimRight(l, " ") + "\n")
+		}
+		b.WriteString("\nper reply, counted by the kernel (the server's calls):\n")
+		line(heads[0], heads[1], heads[2:])
+		for _, r := range rows {
+			line(r.label, r.told, r.cells)
+			if r.note != "" {
+				fmt.Fprintf(&b, "   %s\n", r.note)
+			}
+		}
+	}
+	b.WriteString("\n")
+	if c := explainChange(m, cells); c != "" {
+		b.WriteString(c + "\n")
+	}
+	for _, c := range cells {
+		if c.Server != nil && c.Server.ByNameUnavailable != "" {
+			fmt.Fprintf(&b, "at %d connection(s): counting by name unavailable: %s\n", c.Conns, c.Server.ByNameUnavailable)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(&b, "at %d connection(s): FAILED: %s\n", c.Conns, c.Error)
+		}
+		if c.Disturbed != "" {
+			fmt.Fprintf(&b, "at %d connection(s): the machine disturbed it: %s\n", c.Conns, c.Disturbed)
+		}
+	}
+	if len(m.Loop) == 0 {
+		b.WriteString("(no loop is told for this model on this OS; docs/models.md describes it)\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// explainRows is the table: the loop's steps, the calls outside it, and
+// the totals, each with a figure per connection count.
+func explainRows(m servers.Model, cells []results.Cell) []explainRow {
 	counted := func(c results.Cell, call string) string {
 		if c.Server == nil || c.Server.SyscallsByName == nil {
 			return "—"
@@ -193,64 +256,7 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 		}
 		total.cells, ctx.cells, tput.cells = append(total.cells, t), append(ctx.cells, x), append(tput.cells, r)
 	}
-	rows = append(rows, total, ctx, tput)
-
-	var b strings.Builder
-	heads := []string{"step (system call)", fmt.Sprintf("told (%d conns)", servers.ToldAt)}
-	for _, c := range cells {
-		heads = append(heads, fmt.Sprintf("%d conn%s", c.Conns, map[bool]string{true: "", false: "s"}[c.Conns == 1]))
-	}
-	if md {
-		fmt.Fprintf(&b, "### %s (%s)\n\n%s\n\nPer reply, counted by the kernel (the server's calls):\n\n| %s |\n|%s\n", m.Name, m.Mechanism, m.Summary,
-			strings.Join(heads, " | "), strings.Repeat("---|", len(heads)))
-		for _, r := range rows {
-			label := strings.TrimSpace(r.label)
-			if r.note != "" {
-				label += " — " + r.note
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, r.told, strings.Join(r.cells, " | "))
-		}
-	} else {
-		fmt.Fprintf(&b, "%s (%s): %s\n", m.Name, m.Mechanism, m.Summary)
-		if mi, ok := s.Model(m.Name); ok && mi.Impl != "" {
-			fmt.Fprintf(&b, "this build: %s\n", mi.Impl)
-		}
-		line := func(label, told string, cells []string) {
-			l := fmt.Sprintf("%-26s %16s", label, told)
-			for _, c := range cells {
-				l += fmt.Sprintf(" %10s", c)
-			}
-			b.WriteString(strings.TrimRight(l, " ") + "\n")
-		}
-		b.WriteString("\nper reply, counted by the kernel (the server's calls):\n")
-		line(heads[0], heads[1], heads[2:])
-		for _, r := range rows {
-			line(r.label, r.told, r.cells)
-			if r.note != "" {
-				fmt.Fprintf(&b, "   %s\n", r.note)
-			}
-		}
-	}
-	b.WriteString("\n")
-	if c := explainChange(m, cells); c != "" {
-		b.WriteString(c + "\n")
-	}
-	for _, c := range cells {
-		if c.Server != nil && c.Server.ByNameUnavailable != "" {
-			fmt.Fprintf(&b, "at %d connection(s): counting by name unavailable: %s\n", c.Conns, c.Server.ByNameUnavailable)
-		}
-		if c.Error != "" {
-			fmt.Fprintf(&b, "at %d connection(s): FAILED: %s\n", c.Conns, c.Error)
-		}
-		if c.Disturbed != "" {
-			fmt.Fprintf(&b, "at %d connection(s): the machine disturbed it: %s\n", c.Conns, c.Disturbed)
-		}
-	}
-	if len(m.Loop) == 0 {
-		b.WriteString("(no loop is told for this model on this OS; docs/models.md describes it)\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return append(rows, total, ctx, tput)
 }
 
 // explainChange is one line on what changed between the first and the

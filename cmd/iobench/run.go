@@ -123,87 +123,30 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 }
 
 func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
-	if f.quick {
-		for name, val := range map[string]string{"conns": "10,100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
-			if !cmd.Flags().Changed(name) {
-				if err := cmd.Flags().Set(name, val); err != nil {
-					return matrix.Config{}, err
-				}
-			}
-		}
+	if err := f.applyQuick(cmd); err != nil {
+		return matrix.Config{}, err
 	}
 	cfg := matrix.Config{
 		Mode: loadgen.Mode(f.mode), Depth: f.depth, Rate: f.rate, IdleConns: f.idle,
 		Duration: f.duration, Warmup: f.warmup, Version: buildinfo.Version(),
 		Retries: f.retries, BusyCheck: busyCheck,
 	}
-	switch n, err := strconv.Atoi(f.repeat); {
-	case f.repeat == "auto":
-		cfg.Repeat = autoRepeatMax
-		cfg.Auto = &matrix.Auto{Min: defaultRepeat, Budget: f.budget, Settled: new(report.Settler).Settled}
-	case err != nil || n < 1:
-		return cfg, usageErr("run: --repeat %s: want a count of at least 1, or auto", f.repeat)
-	default:
-		cfg.Repeat = n
-	}
-	if f.budget < 0 {
-		return cfg, usageErr("run: --budget %v: want 0 (none) or more", f.budget)
-	}
-	if f.retries < 0 || f.retries > 10 {
-		return cfg, usageErr("run: --retries %d: want 0 to 10", f.retries)
-	}
 	stderr := cmd.ErrOrStderr()
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "iobench run: "+format+"\n", args...) }
-	var err error
+	// Everything that needs no server host first: bad input costs no dial.
+	if err := f.repetitions(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := f.scenarios(&cfg); err != nil {
+		return cfg, err
+	}
 	if f.agent != "" {
 		if err := f.dialAgent(cmd, &cfg); err != nil {
 			return cfg, err
 		}
 	}
-	switch {
-	case f.models == "" && cfg.Remote != nil:
-		cfg.Models = cfg.Remote.Models
-	case f.models == "":
-		cfg.Models = servers.AvailableNames()
-	default:
-		for _, m := range splitList(f.models) {
-			switch {
-			case cfg.Remote != nil:
-				if !slices.Contains(cfg.Remote.Models, m) {
-					return cfg, usageErr("run: model %q is not available on the server host %s (have: %s)", m, cfg.Remote.Environment.Host, strings.Join(cfg.Remote.Models, ", "))
-				}
-			default:
-				if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
-					return cfg, usageErr("run: %v", err)
-				}
-			}
-			cfg.Models = append(cfg.Models, m)
-		}
-	}
-	if cfg.Conns, err = intList("--conns", f.conns, 1); err != nil {
+	if err := f.modelList(&cfg); err != nil {
 		return cfg, err
-	}
-	if cfg.Sizes, err = intList("--sizes", f.sizes, 1); err != nil {
-		return cfg, err
-	}
-	for _, w := range splitList(f.works) {
-		work, err := servers.ParseWork(w)
-		if err != nil {
-			return cfg, usageErr("run: %v", err)
-		}
-		// One spelling per setting (cpu:0.05ms is cpu:50µs), so that
-		// cells compare and merge by what they did, not how it was typed.
-		if canon := work.String(); !slices.Contains(cfg.Works, canon) {
-			cfg.Works = append(cfg.Works, canon)
-		}
-	}
-	// The load settings run exposes, checked as `load` checks them, once,
-	// before any cell (the rest at their defaults).
-	lc := loadgen.Defaults()
-	lc.Mode, lc.Depth, lc.Rate, lc.Duration, lc.Warmup, lc.IdleConns = cfg.Mode, f.depth, f.rate, f.duration, f.warmup, f.idle
-	lc.SizeMin, lc.SizeMax = slices.Min(cfg.Sizes), slices.Max(cfg.Sizes)
-	if err := lc.Validate(); err != nil {
-		return cfg, settingErr("run", err)
 	}
 	if err := f.cpus(&cfg); err != nil {
 		return cfg, err
@@ -218,6 +161,98 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	}
 	cfg.Host = matrix.Launcher{Cmd: []string{exe}}
 	return cfg, nil
+}
+
+// applyQuick sets --quick's values for the flags not given.
+func (f *runFlags) applyQuick(cmd *cobra.Command) error {
+	if !f.quick {
+		return nil
+	}
+	for name, val := range map[string]string{"conns": "10,100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
+		if !cmd.Flags().Changed(name) {
+			if err := cmd.Flags().Set(name, val); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// repetitions checks --repeat, --budget and --retries.
+func (f *runFlags) repetitions(cfg *matrix.Config) error {
+	switch n, err := strconv.Atoi(f.repeat); {
+	case f.repeat == "auto":
+		cfg.Repeat = autoRepeatMax
+		cfg.Auto = &matrix.Auto{Min: defaultRepeat, Budget: f.budget, Settled: new(report.Settler).Settled}
+	case err != nil || n < 1:
+		return usageErr("run: --repeat %s: want a count of at least 1, or auto", f.repeat)
+	default:
+		cfg.Repeat = n
+	}
+	if f.budget < 0 {
+		return usageErr("run: --budget %v: want 0 (none) or more", f.budget)
+	}
+	if f.retries < 0 || f.retries > 10 {
+		return usageErr("run: --retries %d: want 0 to 10", f.retries)
+	}
+	return nil
+}
+
+// scenarios checks the connection counts, sizes, works and load settings.
+func (f *runFlags) scenarios(cfg *matrix.Config) error {
+	var err error
+	if cfg.Conns, err = intList("--conns", f.conns, 1); err != nil {
+		return err
+	}
+	if cfg.Sizes, err = intList("--sizes", f.sizes, 1); err != nil {
+		return err
+	}
+	for _, w := range splitList(f.works) {
+		work, err := servers.ParseWork(w)
+		if err != nil {
+			return usageErr("run: %v", err)
+		}
+		// One spelling per setting (cpu:0.05ms is cpu:50µs), so that
+		// cells compare and merge by what they did, not how it was typed.
+		if canon := work.String(); !slices.Contains(cfg.Works, canon) {
+			cfg.Works = append(cfg.Works, canon)
+		}
+	}
+	// The load settings run exposes, checked as `load` checks them, once,
+	// before any cell (the rest at their defaults).
+	lc := loadgen.Defaults()
+	lc.Mode, lc.Depth, lc.Rate, lc.Duration, lc.Warmup, lc.IdleConns = cfg.Mode, f.depth, f.rate, f.duration, f.warmup, f.idle
+	lc.SizeMin, lc.SizeMax = slices.Min(cfg.Sizes), slices.Max(cfg.Sizes)
+	if err := lc.Validate(); err != nil {
+		return settingErr("run", err)
+	}
+	return nil
+}
+
+// modelList is --models, checked against what the server host has.
+func (f *runFlags) modelList(cfg *matrix.Config) error {
+	switch {
+	case f.models == "" && cfg.Remote != nil:
+		cfg.Models = cfg.Remote.Models
+		return nil
+	case f.models == "":
+		cfg.Models = servers.AvailableNames()
+		return nil
+	}
+	for _, m := range splitList(f.models) {
+		switch {
+		case cfg.Remote != nil:
+			if !slices.Contains(cfg.Remote.Models, m) {
+				return usageErr("run: model %q is not available on the server host %s (have: %s)", m, cfg.Remote.Environment.Host, strings.Join(cfg.Remote.Models, ", "))
+			}
+		default:
+			if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
+				return usageErr("run: %v", err)
+			}
+		}
+		cfg.Models = append(cfg.Models, m)
+	}
+	return nil
 }
 
 // dialAgent opens a session with --agent's agent: the servers run there.
