@@ -200,37 +200,10 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 	}
 	for k, model := range models {
 		st := styleOf(model)
-		var pts errPoints
-		var unfair plotter.XYs
 		// Models at the same count sit side by side (a few percent apart
 		// on the log axis), so that their error bars do not overlap.
 		dodge := math.Pow(1.04, float64(k)-float64(len(models)-1)/2)
-		for _, n := range f.conns {
-			for _, r := range f.byConn[n] {
-				v := value(r)
-				// The same figures as the table: a row's median over its
-				// measured repetitions, failed repetitions or not.
-				if r.Model != model || r.Reps == 0 || v.N == 0 || (logY && v.Median <= 0) {
-					continue
-				}
-				seen(v.Median, v.Median)
-				x := float64(max(n, 1)) * dodge
-				if !r.Fair() {
-					unfair = append(unfair, plotter.XY{X: x, Y: v.Median})
-					continue
-				}
-				lo, hi := 0.0, 0.0
-				if v.N > 1 && v.Bounded() {
-					lo, hi = v.Median-v.Lo, v.Hi-v.Median
-					if logY && v.Lo <= 0 {
-						lo = 0
-					}
-					seen(v.Median-lo, v.Median+hi)
-				}
-				pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: v.Median})
-				pts.lo, pts.hi = append(pts.lo, lo), append(pts.hi, hi)
-			}
-		}
+		pts, unfair := modelPoints(f, model, dodge, logY, value, seen)
 		if len(pts.XYs) > 0 {
 			line, points, err := plotter.NewLinePoints(pts.XYs)
 			if err != nil {
@@ -272,6 +245,39 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		p.Y.Min = 0 // differences read honestly against zero
 	}
 	return true, save(p, path)
+}
+
+// modelPoints is one model's medians at each connection count (x moved
+// by dodge), with their intervals, and apart those of unfair rows (drawn
+// as crosses); seen widens the axis to each.
+func modelPoints(f *family, model string, dodge float64, logY bool, value func(Row) Stat, seen func(lo, hi float64)) (pts errPoints, unfair plotter.XYs) {
+	for _, n := range f.conns {
+		for _, r := range f.byConn[n] {
+			v := value(r)
+			// The same figures as the table: a row's median over its
+			// measured repetitions, failed repetitions or not.
+			if r.Model != model || r.Reps == 0 || v.N == 0 || (logY && v.Median <= 0) {
+				continue
+			}
+			seen(v.Median, v.Median)
+			x := float64(max(n, 1)) * dodge
+			if !r.Fair() {
+				unfair = append(unfair, plotter.XY{X: x, Y: v.Median})
+				continue
+			}
+			lo, hi := 0.0, 0.0
+			if v.N > 1 && v.Bounded() {
+				lo, hi = v.Median-v.Lo, v.Hi-v.Median
+				if logY && v.Lo <= 0 {
+					lo = 0
+				}
+				seen(v.Median-lo, v.Median+hi)
+			}
+			pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: v.Median})
+			pts.lo, pts.hi = append(pts.lo, lo), append(pts.hi, hi)
+		}
+	}
+	return pts, unfair
 }
 
 // barChart is lineChart for a run with one connection count: a bar per
