@@ -2,10 +2,13 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,6 +45,12 @@ func suite(t *testing.T) *results.Suite {
 	return s
 }
 
+// TestMarkdownGolden: report.md of testdata/suite.json (three models,
+// skipped and generator-bound cells) as a person reviewed it when the
+// golden was last written: the golden holds the layout and wording, so
+// any change to either shows here and is looked at, not just accepted.
+// The facts are checked apart from it, against the suite (below and in
+// TestWarningsVisible, TestAggregate).
 func TestMarkdownGolden(t *testing.T) {
 	var buf bytes.Buffer
 	charts := []report.Chart{{Title: "Throughput vs connections", File: "throughput.svg"}}
@@ -57,14 +66,38 @@ func TestMarkdownGolden(t *testing.T) {
 	}
 }
 
+// TestCSVGolden: the golden holds summary.csv's columns and formats as
+// reviewed; apart from it, each row is checked against its cell in the
+// suite (model, connections, repetition, throughput), so a golden
+// rewritten from wrong output would still fail here.
 func TestCSVGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := report.WriteCSV(&buf, suite(t)); err != nil {
+	s := suite(t)
+	if err := report.WriteCSV(&buf, s); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "summary.csv.golden", buf.Bytes())
-	if lines := strings.Count(buf.String(), "\n"); lines != len(suite(t).Cells)+1 {
-		t.Errorf("%d CSV lines for %d cells (+ header)", lines, len(suite(t).Cells))
+	rows, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(s.Cells)+1 {
+		t.Fatalf("%d CSV rows for %d cells (+ header)", len(rows), len(s.Cells))
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for i, c := range s.Cells {
+		r := rows[i+1]
+		if r[col["model"]] != c.Model || r[col["conns"]] != strconv.Itoa(c.Conns) || r[col["rep"]] != strconv.Itoa(c.Rep) {
+			t.Errorf("row %d: %s@%s rep %s; want cell %s@%d rep %d", i+1, r[col["model"]], r[col["conns"]], r[col["rep"]], c.Model, c.Conns, c.Rep)
+		}
+		if c.Run != nil {
+			if got, _ := strconv.ParseFloat(r[col["throughput_per_sec"]], 64); math.Abs(got-c.Run.ThroughputPerSec) > 0.05 {
+				t.Errorf("row %d: throughput %s; the cell has %.1f", i+1, r[col["throughput_per_sec"]], c.Run.ThroughputPerSec)
+			}
+		}
 	}
 }
 
