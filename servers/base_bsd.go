@@ -20,7 +20,8 @@ type base struct {
 	counters
 }
 
-func newBase(cfg Config) (*base, error) {
+// newBase binds cfg.Addr; kqueue sets its sockets non-blocking itself.
+func newBase(cfg Config, _ listenOpts) (*base, error) {
 	ap, err := parseAddr(cfg.Addr)
 	if err != nil {
 		return nil, err

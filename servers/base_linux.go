@@ -18,8 +18,8 @@ type base struct {
 
 // newBase binds cfg.Addr (non-blocking or blocking sockets; SO_REUSEPORT
 // when the model runs several listeners on one port).
-func newBase(cfg Config, nonblock, reusePort bool) (*base, error) {
-	ln, err := listen(cfg, nonblock, reusePort)
+func newBase(cfg Config, o listenOpts) (*base, error) {
+	ln, err := listen(cfg, o.nonblock, o.reusePort)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type blockingServer struct {
 }
 
 func newBlocking(cfg Config) (Server, error) {
-	b, err := newBase(cfg, false, false)
+	b, err := newBase(cfg, listenOpts{})
 	if err != nil {
 		return nil, err
 	}

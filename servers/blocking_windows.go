@@ -23,7 +23,7 @@ type winBlocking struct {
 }
 
 func newBlocking(cfg Config) (Server, error) {
-	b, err := newBase(cfg, false)
+	b, err := newBase(cfg, listenOpts{})
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ type loopServer struct {
 }
 
 func newLoopServer(cfg Config, reusePort bool) (*loopServer, error) {
-	b, err := newBase(cfg, true, reusePort)
+	b, err := newBase(cfg, listenOpts{nonblock: true, reusePort: reusePort})
 	if err != nil {
 		return nil, err
 	}

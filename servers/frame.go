@@ -189,3 +189,9 @@ func (l *lifecycle) shutdown() {
 		<-l.served
 	}
 }
+
+// listenOpts are how a model wants its listening socket — non-blocking
+// (accept returns "would block"), shared by several loops (SO_REUSEPORT,
+// Linux), overlapped (AcceptEx, Windows) — in the one newBase signature
+// every OS has; an OS ignores what it has no use for.
+type listenOpts struct{ nonblock, reusePort, overlapped bool }

@@ -61,7 +61,7 @@ type iocpOp struct {
 const keyStop = 1 // completion key of PostQueuedCompletionStatus wake-ups
 
 func newIOCP(cfg Config) (Server, error) {
-	b, err := newBase(cfg, true)
+	b, err := newBase(cfg, listenOpts{overlapped: true})
 	if err != nil {
 		return nil, err
 	}

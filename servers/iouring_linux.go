@@ -183,7 +183,7 @@ func newIOUring(cfg Config) (Server, error) {
 	}
 	// Blocking sockets: io_uring does its own non-blocking attempt and
 	// arms a poll when the socket is not ready.
-	b, err := newBase(cfg, false, false)
+	b, err := newBase(cfg, listenOpts{})
 	if err != nil {
 		return nil, err
 	}

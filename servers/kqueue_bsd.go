@@ -35,7 +35,7 @@ type kqueueServer struct {
 }
 
 func newKqueue(cfg Config) (Server, error) {
-	b, err := newBase(cfg)
+	b, err := newBase(cfg, listenOpts{nonblock: true})
 	if err != nil {
 		return nil, err
 	}

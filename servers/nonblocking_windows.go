@@ -18,7 +18,7 @@ import (
 type winNonblocking struct{ *base }
 
 func newNonblocking(cfg Config) (Server, error) {
-	b, err := newBase(cfg, true)
+	b, err := newBase(cfg, listenOpts{overlapped: true})
 	if err != nil {
 		return nil, err
 	}

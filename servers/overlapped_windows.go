@@ -86,7 +86,7 @@ func lookupOv(ov uintptr) *ovConn {
 
 func newOverlapped(cfg Config) (Server, error) {
 	initRoutines()
-	b, err := newBase(cfg, true)
+	b, err := newBase(cfg, listenOpts{overlapped: true})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 type winSelect struct{ *base }
 
 func newSelect(cfg Config) (Server, error) {
-	b, err := newBase(cfg, false)
+	b, err := newBase(cfg, listenOpts{})
 	if err != nil {
 		return nil, err
 	}

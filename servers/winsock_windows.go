@@ -31,12 +31,13 @@ type base struct {
 	counters
 }
 
-func newBase(cfg Config, overlapped bool) (*base, error) {
+// newBase binds cfg.Addr, with an overlapped socket for AcceptEx.
+func newBase(cfg Config, o listenOpts) (*base, error) {
 	ap, err := parseAddr(cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	ln, bound, err := winsock.Listen(ap, overlapped)
+	ln, bound, err := winsock.Listen(ap, o.overlapped)
 	if err != nil {
 		return nil, fmtListenErr(cfg.Addr, err)
 	}
