@@ -284,14 +284,14 @@ func explainChange(m servers.Model, cells []results.Cell) string {
 	if best == "" {
 		return ""
 	}
-	line := fmt.Sprintf("from %d to %d connections: %s went from %.2f to %.2f per reply", a.Conns, z.Conns, best, from, to)
+	var line string
 	switch {
 	case to < from*0.7:
-		line += " (one call now serves several replies)"
+		line = fmt.Sprintf("from %d to %d connections: %s went from %.2f to %.2f per reply (one call now serves several replies)", a.Conns, z.Conns, best, from, to)
 	case to > from*1.3:
-		line += " (each reply now costs more of it)"
+		line = fmt.Sprintf("from %d to %d connections: %s went from %.2f to %.2f per reply (each reply now costs more of it)", a.Conns, z.Conns, best, from, to)
 	default:
-		line += " (about the same: each reply pays for its own)"
+		line = fmt.Sprintf("from %d to %d connections: every step costs what it did per reply (each reply pays for its own calls)", a.Conns, z.Conns)
 	}
 	if a.Server.CtxSwitchesPerReply != nil && z.Server.CtxSwitchesPerReply != nil {
 		line += fmt.Sprintf("; context switches %.2f to %.2f per reply", *a.Server.CtxSwitchesPerReply, *z.Server.CtxSwitchesPerReply)
