@@ -207,7 +207,7 @@ func clientCalls(c results.ClientCPU) string {
 	case c.SyscallsByName != nil:
 		return TopCalls(c.SyscallsByName, 4)
 	case c.ByNameUnavailable != "":
-		return "unavailable: " + c.ByNameUnavailable
+		return "unavailable: " + strings.TrimPrefix(c.ByNameUnavailable, "unavailable: ")
 	}
 	return unknown
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -263,7 +262,7 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 		for name, v := range u.SyscallsByName {
 			smp.byName[name] = append(smp.byName[name], v)
 		}
-	} else if u.ByNameUnavailable != "" && !strings.HasPrefix(u.ByNameUnavailable, "not asked") {
+	} else if u.ByNameUnavailable != "" {
 		r.ByNameWhy = u.ByNameUnavailable
 	}
 	if u.CtxSwitchesPerReply != nil {

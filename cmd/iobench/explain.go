@@ -170,7 +170,7 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 	}
 	for _, c := range cells {
 		if c.Server != nil && c.Server.ByNameUnavailable != "" {
-			fmt.Fprintf(&b, "at %d connection(s): counting by name unavailable: %s\n", c.Conns, c.Server.ByNameUnavailable)
+			fmt.Fprintf(&b, "at %d connection(s): counting by name unavailable: %s\n", c.Conns, strings.TrimPrefix(c.Server.ByNameUnavailable, "unavailable: "))
 		}
 		if c.Error != "" {
 			fmt.Fprintf(&b, "at %d connection(s): FAILED: %s\n", c.Conns, c.Error)

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,6 +96,9 @@ func openCalls(pid int) (*callSet, error) {
 
 // load creates the maps and the program and attaches it.
 func (t *calls) load() error {
+	// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK: lift it
+	// where it matters (a no-op on newer kernels), as root may.
+	_ = rlimit.RemoveMemlock()
 	var err error
 	t.procs, err = ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: maxProcs})
 	if err == nil {

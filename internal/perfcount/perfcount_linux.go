@@ -100,10 +100,13 @@ func Open(pid int, kind Kind) (*Set, error) {
 		namesErr = err // the total from perf counters, no names
 	}
 	a, err := attr(kind)
-	if err != nil {
-		return nil, err
+	var sets []*Set
+	if err == nil {
+		sets, err = openPerThread(pid, kind, []*unix.PerfEventAttr{a})
 	}
-	sets, err := openPerThread(pid, kind, []*unix.PerfEventAttr{a})
+	if err != nil && namesErr != nil { // neither way: say both
+		return nil, fmt.Errorf("%w; and %s", err, strings.TrimPrefix(namesErr.Error(), ErrUnavailable.Error()+": "))
+	}
 	if err != nil {
 		return nil, err
 	}
