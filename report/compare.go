@@ -237,6 +237,9 @@ func fmtValue(v float64, unit string) string {
 	case "syscalls/reply", "ctx-switches/reply":
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
+	if strings.HasSuffix(unit, "/reply") { // one call's count per reply (syscalls:NAME)
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
 	return Count(v)
 }
 
