@@ -77,7 +77,16 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 		},
 	}
 	bindLoadFlags(cmd.Flags(), &f)
+	countCallsAlways(cmd.Flags())
 	return cmd
+}
+
+// countCallsAlways keeps --count-calls (opt-in in an earlier build) as a
+// flag that is accepted, hidden and says it is no longer needed: system
+// calls are counted by name in every run now, at no cost over the total.
+func countCallsAlways(fl *pflag.FlagSet) {
+	fl.Bool("count-calls", true, "")
+	_ = fl.MarkDeprecated("count-calls", "system calls are counted by name in every run now")
 }
 
 // bindLoadFlags binds load's flags to f: one definition for load and for

@@ -119,6 +119,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.BoolVar(&f.wide, "wide", false, "every column in the terminal table, each figure with its interval (the default fits 120 columns; report.md has them all)")
+	countCallsAlways(fl)
 	return cmd
 }
 
