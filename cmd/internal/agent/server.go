@@ -247,10 +247,12 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if _, err := servers.ParseWork(req.Work); err != nil {
+	work, err := servers.ParseWork(req.Work)
+	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	req.Work = work.String() // parsed once, here at the edge; its one spelling from now on
 	if err := matrix.CheckCPUs(req.CPUs); err != nil {
 		fail(w, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
 		return
