@@ -286,8 +286,17 @@ func modelPoints(f *family, model string, dodge float64, logY bool, value func(R
 // is linear even where the line chart's is logarithmic.
 func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, value func(Row) Stat) (bool, error) {
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = strings.Replace(title, " vs connections", fmt.Sprintf(" at %d connections", conns), 1)
 	p.X.Label.Text = fmt.Sprintf("model (%d connections)", conns)
+	// Bars as wide as the models leave room for, centred with a margin:
+	// a few models must not sit as slivers at the two edges.
+	shown := 0
+	for _, r := range rows {
+		if v := value(r); r.Reps > 0 && v.N > 0 {
+			shown++
+		}
+	}
+	width := vg.Points(min(90, 360/float64(max(shown, 1))))
 	p.Y.Label.Text = strings.Replace(ylabel, ", log scale", "", 1)
 	yTicks(p, false)
 	logY = false
@@ -305,13 +314,13 @@ func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, valu
 		}
 		names = append(names, name)
 		st := styleOf(r.Model)
-		bars, err := plotter.NewBarChart(plotter.Values{v.Median}, vg.Points(28))
+		bars, err := plotter.NewBarChart(plotter.Values{v.Median}, width)
 		if err != nil {
 			return false, err
 		}
 		bars.XMin, bars.Color, bars.LineStyle.Color = x, st.color, st.color
 		p.Add(bars)
-		p.Legend.Add(name, bars)
+		p.Legend.Add(name, bars) // the same colours as every other chart
 		lowest, highest = math.Min(lowest, v.Median), math.Max(highest, v.Median)
 		if v.N > 1 && v.Bounded() {
 			lo := v.Median - v.Lo
@@ -332,6 +341,7 @@ func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, valu
 		return false, nil
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	if logY {
 		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
 	} else {
