@@ -32,6 +32,7 @@ type kqueueServer struct {
 	*base
 	wakeR int
 	wakeW int
+	spare int // a descriptor held back to refuse connections at EMFILE
 }
 
 func newKqueue(cfg Config) (Server, error) {
@@ -45,8 +46,14 @@ func newKqueue(cfg Config) (Server, error) {
 		return nil, wrapSyscall("pipe", err)
 	}
 	unix.SetNonblock(p[0], true)
-	s := &kqueueServer{base: b, wakeR: p[0], wakeW: p[1]}
-	b.onRelease(func() error { return errors.Join(unix.Close(s.wakeR), unix.Close(s.wakeW)) })
+	s := &kqueueServer{base: b, wakeR: p[0], wakeW: p[1], spare: -1}
+	s.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b.onRelease(func() error {
+		if s.spare >= 0 {
+			unix.Close(s.spare)
+		}
+		return errors.Join(unix.Close(s.wakeR), unix.Close(s.wakeW))
+	})
 	s.wake = func() { unix.Write(s.wakeW, []byte{1}) }
 	return s, nil
 }
@@ -134,6 +141,15 @@ func (s *kqueueServer) loop() error {
 			case s.ln:
 				for {
 					cfd, _, err := unix.Accept(s.ln)
+					if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+						// The listener stays readable while the connection
+						// waits: refuse it through the spare descriptor, as
+						// Linux's loops do, instead of spinning on EMFILE.
+						if s.refuseOne() {
+							continue
+						}
+						break // none refused (no spare to free): back to kevent
+					}
 					if err != nil {
 						if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.ECONNABORTED) && !errors.Is(err, unix.EINTR) {
 							s.refuse("accept: " + err.Error())
@@ -170,4 +186,21 @@ func (s *kqueueServer) loop() error {
 			}
 		}
 	}
+}
+
+// refuseOne frees the spare descriptor, accepts the waiting connection
+// into it, closes that and takes the spare back: the client sees its
+// connection closed rather than waiting in the backlog forever. It
+// reports whether it refused one.
+func (s *kqueueServer) refuseOne() bool {
+	if s.spare >= 0 {
+		unix.Close(s.spare)
+	}
+	fd, _, err := unix.Accept(s.ln)
+	if err == nil {
+		unix.Close(fd)
+		s.refuse("accept: out of file descriptors (EMFILE: raise ulimit -n)")
+	}
+	s.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	return err == nil
 }
