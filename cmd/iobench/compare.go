@@ -37,52 +37,11 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := report.CompareConfig{Alpha: alpha}
-			t, err := parseThreshold(threshold)
+			cfg, err := compareConfig(threshold, metrics, format, alpha)
 			if err != nil {
 				return err
 			}
-			cfg.Threshold = t
-			if !(alpha > 0 && alpha < 1) {
-				return usageErr("compare: --alpha %v: want between 0 and 1", alpha)
-			}
-			for _, name := range splitList(metrics) {
-				m, err := report.MetricByName(name)
-				if err != nil {
-					return usageErr("compare: --metric: %v", err)
-				}
-				cfg.Metrics = append(cfg.Metrics, m)
-			}
-			if format != "table" && format != "md" && format != "json" {
-				return usageErr("compare: --format %q: want table, md or json", format)
-			}
-			var suites [2]*results.Suite
-			for i, p := range args {
-				if suites[i], err = results.ReadSuite(p); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-			}
-			ds, err := report.Compare(suites[0], suites[1], cfg)
-			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("compare: %w", err)}
-			}
-			if err := report.WriteComparison(cmd.OutOrStdout(), ds, cfg, format); err != nil {
-				return err
-			}
-			if undecided := report.Undecided(ds); len(undecided) > 0 {
-				d := undecided[0]
-				return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d",
-					len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, alpha, max(d.Need, 10))}
-			}
-			if failed := report.FailedCells(suites[1]); len(failed) > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("compare: %d cell(s) failed in NEW, e.g. %s", len(failed), failed[0])}
-			}
-			if reg := report.Regressed(ds); len(reg) > 0 {
-				d := reg[0]
-				return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f)",
-					len(reg), d.Model, d.Scenario, d.Metric, d.DeltaPct, d.P)}
-			}
-			return nil
+			return compare(cmd, args, cfg, format)
 		},
 	}
 	cmd.Flags().StringVar(&threshold, "threshold", "5%", "smallest change that counts, as a percentage")
@@ -104,4 +63,61 @@ func parseThreshold(s string) (float64, error) {
 		return 0, usageErr("compare: --threshold %q is ambiguous: write %g%% for %g percent, or %s%% if you mean %s percent", s, t*100, t*100, num, num)
 	}
 	return t / 100, nil
+}
+
+// compareConfig checks compare's flags.
+func compareConfig(threshold, metrics, format string, alpha float64) (report.CompareConfig, error) {
+	cfg := report.CompareConfig{Alpha: alpha}
+	t, err := parseThreshold(threshold)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Threshold = t
+	if !(alpha > 0 && alpha < 1) {
+		return cfg, usageErr("compare: --alpha %v: want between 0 and 1", alpha)
+	}
+	for _, name := range splitList(metrics) {
+		m, err := report.MetricByName(name)
+		if err != nil {
+			return cfg, usageErr("compare: --metric: %v", err)
+		}
+		cfg.Metrics = append(cfg.Metrics, m)
+	}
+	if format != "table" && format != "md" && format != "json" {
+		return cfg, usageErr("compare: --format %q: want table, md or json", format)
+	}
+	return cfg, nil
+}
+
+// compare reads BASE and NEW, writes the comparison and says, by its
+// exit status, whether it can decide and whether anything regressed.
+func compare(cmd *cobra.Command, args []string, cfg report.CompareConfig, format string) error {
+	var suites [2]*results.Suite
+	for i, p := range args {
+		var err error
+		if suites[i], err = results.ReadSuite(p); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	ds, err := report.Compare(suites[0], suites[1], cfg)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("compare: %w", err)}
+	}
+	if err := report.WriteComparison(cmd.OutOrStdout(), ds, cfg, format); err != nil {
+		return err
+	}
+	if undecided := report.Undecided(ds); len(undecided) > 0 {
+		d := undecided[0]
+		return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d",
+			len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, cfg.Alpha, max(d.Need, 10))}
+	}
+	if failed := report.FailedCells(suites[1]); len(failed) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("compare: %d cell(s) failed in NEW, e.g. %s", len(failed), failed[0])}
+	}
+	if reg := report.Regressed(ds); len(reg) > 0 {
+		d := reg[0]
+		return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f)",
+			len(reg), d.Model, d.Scenario, d.Metric, d.DeltaPct, d.P)}
+	}
+	return nil
 }
