@@ -85,35 +85,14 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	suite := &results.Suite{
-		Schema: results.SchemaVersion, Kind: "suite",
-		Environment: results.CurrentEnvironment(cfg.Version),
-		Config: results.SuiteConfig{
-			Models: cfg.Models, Conns: cfg.Conns, Sizes: cfg.Sizes, Works: cfg.Works,
-			Mode: string(cfg.Mode), Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
-			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
-			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
-		},
-		Models: cfg.modelFacts(),
-	}
-	if r := cfg.Remote; r != nil {
-		env := r.Environment
-		suite.ServerEnvironment, suite.Network = &env, r.Network
-	}
+	suite := newSuite(cfg)
 	if len(cfg.ClientCPUs) > 0 {
 		if err := pinProcess(cfg.ClientCPUs); err != nil {
 			return nil, fmt.Errorf("matrix: pinning the load generator to CPUs %v: %w", cfg.ClientCPUs, err)
 		}
 	}
 	if cfg.BusyCheck > 0 {
-		if b := busyBefore(ctx, cfg, cfg.BusyCheck); b != nil {
-			suite.BusyBefore = b
-			if b.Unavailable != "" {
-				cfg.Logf("how busy the CPUs are: unavailable: %s", b.Unavailable)
-			} else {
-				cfg.Logf("CPUs %s before measuring: %.0f%% busy with other work, %.0f%% steal%s", cpuListString(b.CPUs), b.ForeignCPUPct, b.StealPct, busyAdvice(b))
-			}
-		}
+		suite.BusyBefore = checkBusy(ctx, cfg)
 	}
 	cells := Plan(cfg)
 	began := time.Now()
@@ -162,6 +141,39 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		cfg.Progress(len(suite.Cells), len(cells), results.Cell{})
 	}
 	return suite, nil
+}
+
+// newSuite is the suite's frame: what the run was asked and where.
+func newSuite(cfg Config) *results.Suite {
+	suite := &results.Suite{
+		Schema: results.SchemaVersion, Kind: "suite",
+		Environment: results.CurrentEnvironment(cfg.Version),
+		Config: results.SuiteConfig{
+			Models: cfg.Models, Conns: cfg.Conns, Sizes: cfg.Sizes, Works: cfg.Works,
+			Mode: string(cfg.Mode), Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
+			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
+			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
+		},
+		Models: cfg.modelFacts(),
+	}
+	if r := cfg.Remote; r != nil {
+		env := r.Environment
+		suite.ServerEnvironment, suite.Network = &env, r.Network
+	}
+	return suite
+}
+
+// checkBusy watches the CPUs before measuring and says how busy they are.
+func checkBusy(ctx context.Context, cfg Config) *results.Interference {
+	b := busyBefore(ctx, cfg, cfg.BusyCheck)
+	switch {
+	case b == nil:
+	case b.Unavailable != "":
+		cfg.Logf("how busy the CPUs are: unavailable: %s", b.Unavailable)
+	default:
+		cfg.Logf("CPUs %s before measuring: %.0f%% busy with other work, %.0f%% steal%s", cpuListString(b.CPUs), b.ForeignCPUPct, b.StealPct, busyAdvice(b))
+	}
+	return b
 }
 
 // autoRound decides, after round rep, whether --repeat auto runs another
