@@ -118,6 +118,13 @@ func (uw *uringWorker) run() error {
 	}
 	uw.w.mu.Unlock()
 	err = uw.loop()
+	// The window closes before the teardown: the server must not be
+	// charged for the connections drain shuts down (markCPU marks once).
+	// A worker that stops early (its connections lost) leaves the mark to
+	// the others, or to the end of the run.
+	if uw.s.now() >= uw.s.plan.endAt {
+		uw.s.markCPU(true)
+	}
 	uw.drain()
 	return err
 }

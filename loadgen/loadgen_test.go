@@ -29,6 +29,7 @@ type testServer struct {
 	closeRead int           // close each connection after this many reads (0: never)
 	dying     atomic.Bool   // close every connection at its next read
 	held      atomic.Int64  // the longest a delayed reply was actually held (ns)
+	ended     atomic.Int64  // connections the client ended (EOF or reset seen)
 	start     time.Time
 	once      sync.Once
 	wg        sync.WaitGroup
@@ -66,7 +67,11 @@ func (s *testServer) serve(c net.Conn) {
 	buf := make([]byte, 64<<10)
 	for reads := 1; ; reads++ {
 		n, err := c.Read(buf[:len(buf)-1]) // room for appendX's byte
-		if err != nil || s.dying.Load() {
+		if err != nil {
+			s.ended.Add(1)
+			return
+		}
+		if s.dying.Load() {
 			return
 		}
 		if s.delay > 0 {
@@ -488,5 +493,32 @@ func TestChurnExtraBytes(t *testing.T) {
 	r := mustRun(t, loadgen.Config{Addr: addr, Mode: loadgen.Churn, Conns: 4, Duration: 300 * time.Millisecond, Warmup: 0})
 	if r.Errors == 0 || !r.Failed() {
 		t.Errorf("errors %d, failures %q: want the appended bytes counted and the run failed", r.Errors, r.Failures)
+	}
+}
+
+// TestWindowEndsBeforeTeardown: the measured window (the CPU, system
+// calls and the server's marks, OnWindow) closes when its time is up,
+// before the engine ends its connections: a server must not be charged
+// for closing them.
+func TestWindowEndsBeforeTeardown(t *testing.T) {
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			srv := &testServer{}
+			addr := startServer(t, srv)
+			var atEnd atomic.Int64
+			atEnd.Store(-1)
+			r := mustRun(t, loadgen.Config{Addr: addr, Engine: eng, Conns: 50, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+				OnWindow: func(end bool) {
+					if end {
+						atEnd.Store(srv.ended.Load())
+					}
+				}})
+			if r.Replies == 0 {
+				t.Fatal("no replies")
+			}
+			if n := atEnd.Load(); n != 0 {
+				t.Errorf("the window closed after the server saw %d of 50 connections end; want it closed before any", n)
+			}
+		})
 	}
 }

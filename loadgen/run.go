@@ -77,6 +77,7 @@ type session struct {
 	cpuStart cpuTimes
 	cpuAtEnd cpuTimes
 	cpuOnce  sync.Once
+	endOnce  sync.Once // the window's end is marked once: by the timer, or when the run ends first
 	// The generator's own system calls, counted by the kernel over the
 	// window (syscallsErr: why not).
 	syscalls             *perfcount.Set
@@ -276,12 +277,14 @@ func (s *session) markCPU(end bool) {
 	}
 	s.cpuOnce.Do(start) // at the end: the warmup timer never fired
 	if end {
-		s.cpuAtEnd = processCPU()
-		s.sysEnd, s.sysEndOK = s.readSyscalls()
-		s.namedEnd = s.readNamed()
-		if s.cfg.OnWindow != nil {
-			s.cfg.OnWindow(true)
-		}
+		s.endOnce.Do(func() {
+			s.cpuAtEnd = processCPU()
+			s.sysEnd, s.sysEndOK = s.readSyscalls()
+			s.namedEnd = s.readNamed()
+			if s.cfg.OnWindow != nil {
+				s.cfg.OnWindow(true)
+			}
+		})
 	}
 }
 
@@ -307,6 +310,11 @@ func (s *session) progress(done <-chan struct{}) {
 	defer tick.Stop()
 	warm := time.NewTimer(time.Until(s.base.Add(s.cfg.Warmup)))
 	defer warm.Stop()
+	// The window closes on time, as it opens: CPU, system calls and the
+	// server's marks stop there, before the engines tear down (closing a
+	// thousand connections is no part of serving replies).
+	end := time.NewTimer(time.Until(s.base.Add(s.cfg.Warmup + s.cfg.Duration)))
+	defer end.Stop()
 	lastReport, replies := time.Now(), uint64(0)
 	sofar := results.NewHistogram()
 	for {
@@ -319,6 +327,8 @@ func (s *session) progress(done <-chan struct{}) {
 			s.closeInterval(s.now(), sofar)
 			tick.Reset(s.cfg.Interval)
 			s.markCPU(false)
+		case <-end.C:
+			s.markCPU(true)
 		case now := <-tick.C:
 			iv := s.closeInterval(s.now(), sofar)
 			replies += iv.Replies
