@@ -114,7 +114,8 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 type explainRow struct {
 	label, told string
 	cells       []string
-	note        string // the step's purpose, under it
+	note        string // the step's purpose: on its first row
+	stepEnd     bool   // the step's last row (text prints the purpose under it)
 }
 
 // writeExplain prints the model's loop with the counted calls per reply
@@ -157,10 +158,15 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 		}
 		b.WriteString("\nper reply, counted by the kernel (the server's calls):\n")
 		line(heads[0], heads[1], heads[2:])
+		purpose := ""
 		for _, r := range rows {
 			line(r.label, r.told, r.cells)
 			if r.note != "" {
-				fmt.Fprintf(&b, "   %s\n", r.note)
+				purpose = r.note
+			}
+			if r.stepEnd && purpose != "" {
+				fmt.Fprintf(&b, "   %s\n", purpose)
+				purpose = ""
 			}
 		}
 	}
@@ -209,9 +215,10 @@ func explainRows(m servers.Model, cells []results.Cell) []explainRow {
 			for _, c := range cells {
 				r.cells = append(r.cells, counted(c, call))
 			}
-			if j == len(st.Calls)-1 {
+			if j == 0 {
 				r.note = st.Does
 			}
+			r.stepEnd = j == len(st.Calls)-1
 			rows = append(rows, r)
 		}
 	}
