@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,4 +259,30 @@ func pinCPU0() {
 	var set unix.CPUSet
 	set.Set(0)
 	unix.SchedSetaffinity(0, &set)
+}
+
+// TestFallbackToPerf: where the BPF program may not load, the total is
+// still counted (perf counters on raw_syscalls:sys_enter) and the counts
+// by name say why they are missing, never 0s.
+func TestFallbackToPerf(t *testing.T) {
+	noBPF = errors.New("unavailable: the BPF program is refused (test)")
+	defer func() { noBPF = nil }()
+	s, err := Open(0, Syscalls)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("skipped: perf counting is unavailable here too: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before, _ := s.Read()
+	for range 1000 {
+		os.Getppid()
+	}
+	if after, err := s.Read(); err != nil || after-before < 1000 || after-before > 1500 {
+		t.Errorf("perf total: %d calls (%v) for 1000 getppid", after-before, err)
+	}
+	if m, err := s.ReadByName(Calls); m != nil || err == nil || !strings.Contains(err.Error(), "refused (test)") {
+		t.Errorf("by name without the program: %v, %v; want none and the reason", m, err)
+	}
 }
