@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -145,9 +146,9 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, r.told, strings.Join(r.cells, " | "))
 		}
 	} else {
-		fmt.Fprintf(&b, "%s (%s): %s\n", m.Name, m.Mechanism, m.Summary)
+		b.WriteString(fold(fmt.Sprintf("%s (%s): %s", m.Name, m.Mechanism, m.Summary), ""))
 		if mi, ok := s.Model(m.Name); ok && mi.Impl != "" {
-			fmt.Fprintf(&b, "this build: %s\n", mi.Impl)
+			b.WriteString(fold("this build: "+mi.Impl, ""))
 		}
 		line := func(label, told string, cells []string) {
 			l := fmt.Sprintf("%-26s %16s", label, told)
@@ -165,14 +166,18 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 				purpose = r.note
 			}
 			if r.stepEnd && purpose != "" {
-				fmt.Fprintf(&b, "   %s\n", purpose)
+				b.WriteString(fold(purpose, "   "))
 				purpose = ""
 			}
 		}
 	}
 	b.WriteString("\n")
 	if c := explainChange(m, cells); c != "" {
-		b.WriteString(c + "\n")
+		if md {
+			b.WriteString(c + "\n")
+		} else {
+			b.WriteString(fold(c, ""))
+		}
 	}
 	for _, c := range cells {
 		if c.Server != nil && c.Server.ByNameUnavailable != "" {
@@ -277,15 +282,15 @@ func explainChange(m servers.Model, cells []results.Cell) string {
 	if a.Server == nil || z.Server == nil || a.Server.SyscallsByName == nil || z.Server.SyscallsByName == nil {
 		return ""
 	}
-	best, from, to := "", 0.0, 0.0
+	best, from, to, moved := "", 0.0, 0.0, 0.0
 	for _, st := range m.Loop {
 		var x, y float64
 		for _, call := range st.Calls {
 			x += a.Server.SyscallsByName[call]
 			y += z.Server.SyscallsByName[call]
 		}
-		if d := max(x, y) / max(min(x, y), 0.005); best == "" || d > max(from, to)/max(min(from, to), 0.005) {
-			best, from, to = st.Calls[0], x, y
+		if d := max(x, y) / max(min(x, y), 0.005); best == "" || d > moved {
+			best, from, to, moved = st.Calls[0], x, y, d
 		}
 	}
 	if best == "" {
@@ -304,4 +309,22 @@ func explainChange(m servers.Model, cells []results.Cell) string {
 		line += fmt.Sprintf("; context switches %.2f to %.2f per reply", *a.Server.CtxSwitchesPerReply, *z.Server.CtxSwitchesPerReply)
 	}
 	return line + "."
+}
+
+// fold breaks text into lines of at most 100 columns, each starting
+// with indent: a terminal of 120 shows explain's prose whole.
+func fold(text, indent string) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if len(line) > len(indent) && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > 100 {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += w
+	}
+	return b.String() + line + "\n"
 }

@@ -71,7 +71,7 @@ func openCalls(pid int) (*callSet, error) {
 			slot = i
 		}
 	}
-	if slot < 0 || (t.used[slot] > 0 && t.pids[slot] != pid) {
+	if slot < 0 {
 		t.unloadIfUnused()
 		return nil, fmt.Errorf("%w: already counting %d processes' system calls", ErrUnavailable, maxProcs)
 	}
