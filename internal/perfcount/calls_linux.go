@@ -26,8 +26,8 @@ import (
 // (2.0 µs a round uncounted) took 2.8 µs with the one raw_syscalls
 // counter per thread the total used to be, and 9 µs with a counter per
 // call of Calls beside it; with this program, 2.2 µs, total and names
-// together. Each system call costs about 35 ns more (155 → 190 ns for a
-// 1-byte read of /dev/zero; the perf total: 185 ns).
+// together. Each system call costs 30–45 ns more (151–163 → 186–211 ns
+// for a 1-byte read of /dev/zero; the perf total: 180–200 ns).
 type calls struct {
 	mu     sync.Mutex
 	users  int
