@@ -60,10 +60,11 @@ type flight struct {
 // (under the worker's lock for live progress, taken once per batch).
 type recorder struct {
 	lat, latRaw  *hdrhistogram.Histogram
+	late         *hdrhistogram.Histogram // rate mode: actual send minus scheduled send, of the window's messages
 	errors       uint64
 	errorKinds   map[string]uint64
-	bytes        uint64                  // verified echoed bytes in the window
-	sent         uint64                  // messages sent in the window (rate mode: intended in the window)
+	bytes        uint64                  // verified echoed bytes that arrived in the window
+	sent         uint64                  // messages sent that were due in the window
 	intervalRepl uint64                  // replies since the last interval, warmup included
 	iv           *hdrhistogram.Histogram // their latency
 	expected     []byte                  // scratch: what the reply being verified should hold
@@ -72,7 +73,7 @@ type recorder struct {
 func newRecorder(uncorrected bool) *recorder {
 	r := &recorder{lat: results.NewHistogram(), iv: results.NewHistogram(), errorKinds: map[string]uint64{}}
 	if uncorrected {
-		r.latRaw = results.NewHistogram()
+		r.latRaw, r.late = results.NewHistogram(), results.NewHistogram()
 	}
 	return r
 }
@@ -84,11 +85,17 @@ func (r *recorder) fail(kind string) {
 
 // plan is what every connection of a run shares, read-only.
 type plan struct {
-	mode      Mode
-	sizeMin   int
-	sizeSpan  int // sizeMax - sizeMin + 1
-	window    int
-	period    int64 // rate mode: ns between one connection's messages
+	mode     Mode
+	sizeMin  int
+	sizeSpan int // sizeMax - sizeMin + 1
+	window   int
+	period   int64 // rate mode: ns between one connection's messages
+	// quantum (rate mode) is the least time a worker sleeps between two
+	// timed wake-ups: what falls due meanwhile goes out together at the
+	// next one, late by less than quantum (the lateness histogram shows
+	// by how much), so the generator's cost follows the rate instead of
+	// one wake-up per message.
+	quantum   int64
 	measureAt int64 // start of the measured window, ns since base
 	endAt     int64 // end of the run, ns since base
 }
@@ -101,6 +108,10 @@ func (p *plan) size(id uint32, seq uint64) int {
 }
 
 func (p *plan) inWindow(t int64) bool { return t >= p.measureAt && t < p.endAt }
+
+// wakeAt is when a worker whose next scheduled send is at next should
+// wake, now: on time, but not sooner than a quantum from now.
+func (p *plan) wakeAt(next, now int64) int64 { return min(p.endAt, max(next, now+p.quantum)) }
 
 // conn is the protocol state of one busy connection: what to send next,
 // what is in flight, and how much of the oldest reply has been verified.
@@ -116,8 +127,9 @@ type conn struct {
 
 	ring    []flight // in flight, oldest at head
 	head, n int
-	rxOff   int  // bytes of the oldest reply verified so far
-	rxBad   bool // the oldest reply already mismatched
+	freedAt int64 // when the window last had room made by a reply (rate mode's lateness starts there at the latest)
+	rxOff   int   // bytes of the oldest reply verified so far
+	rxBad   bool  // the oldest reply already mismatched
 
 	replies uint64 // verified replies in the window
 	dead    bool
@@ -168,6 +180,12 @@ func (c *conn) fill(now int64, rec *recorder) []byte {
 		if c.plan.inWindow(intended) {
 			rec.sent++
 		}
+		if rec.late != nil && c.plan.inWindow(now) {
+			// The generator's own lateness: a message held back by a full
+			// window (the server had not answered) was ready only when a
+			// reply made room.
+			results.Record(rec.late, now-max(intended, c.freedAt))
+		}
 	}
 	return c.out[c.outOff:]
 }
@@ -205,12 +223,17 @@ func (c *conn) received(p []byte, now int64, rec *recorder) {
 			rec.intervalRepl++
 			results.Record(rec.iv, now-f.intended)
 		}
+		// Throughput counts the replies that arrived in the window (an
+		// overloaded server carries requests due long before it); latency
+		// is of the requests due in the window.
 		switch {
 		case c.rxBad:
 			rec.fail("reply mismatch")
-		case c.plan.inWindow(f.intended) && now < c.plan.endAt:
+		case c.plan.inWindow(now):
 			c.replies++
 			rec.bytes += uint64(f.size)
+		}
+		if !c.rxBad && c.plan.inWindow(f.intended) && now < c.plan.endAt {
 			results.Record(rec.lat, now-f.intended)
 			if rec.latRaw != nil {
 				results.Record(rec.latRaw, now-f.sent)
@@ -218,6 +241,7 @@ func (c *conn) received(p []byte, now int64, rec *recorder) {
 		}
 		c.head = (c.head + 1) % len(c.ring)
 		c.n--
+		c.freedAt = now
 		c.rxOff, c.rxBad = 0, false
 	}
 }
@@ -232,15 +256,43 @@ func (c *conn) oldest(now int64) int64 {
 }
 
 // unfinished counts messages due in the window whose reply never came.
-func (c *conn) unfinished(end int64) int64 {
+// h, when set, gets each one's age at end (from when it was due): a
+// lower bound of its latency. A backlog of unsent messages is recorded
+// in at most unsentGroups groups, each at its youngest age, so a huge
+// backlog costs no more than a small one and every value stays a lower
+// bound.
+func (c *conn) unfinished(end int64, h *hdrhistogram.Histogram) int64 {
 	var u int64
 	for i := range c.n {
-		if c.plan.inWindow(c.ring[(c.head+i)%len(c.ring)].intended) {
+		if f := c.ring[(c.head+i)%len(c.ring)]; c.plan.inWindow(f.intended) {
 			u++
+			if h != nil {
+				results.Record(h, end-f.intended)
+			}
 		}
 	}
-	if c.plan.mode == Rate {
-		u += max(0, c.backlog(end-1))
+	if c.plan.mode != Rate {
+		return u
+	}
+	// Unsent: sequence numbers nextSeq up to due(end-1), those due in the window.
+	first, last := c.nextSeq, c.due(end-1)
+	if at := c.plan.measureAt - c.phase; at > 0 {
+		first = max(first, uint64((at+c.plan.period-1)/c.plan.period))
+	}
+	if last <= first {
+		return u
+	}
+	u += int64(last - first)
+	if h != nil {
+		step := max(1, (last-first+unsentGroups-1)/unsentGroups)
+		for s := first; s < last; s += step {
+			n := min(step, last-s)
+			youngest := c.phase + int64(s+n-1)*c.plan.period
+			results.RecordN(h, end-youngest, int64(n))
+		}
 	}
 	return u
 }
+
+// unsentGroups bounds the records a connection's unsent backlog costs.
+const unsentGroups = 256

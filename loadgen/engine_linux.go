@@ -354,7 +354,7 @@ func (ew *epollWorker) loop() error {
 		}
 		timeout := int((s.plan.endAt-now)/int64(time.Millisecond)) + 1
 		if ew.timer >= 0 {
-			ts := unix.NsecToTimespec(max(slotAt(slot)-now, 1))
+			ts := unix.NsecToTimespec(max(s.plan.wakeAt(slotAt(slot), now)-now, 1))
 			if err := unix.TimerfdSettime(ew.timer, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
 				return os.NewSyscallError("timerfd_settime", err)
 			}

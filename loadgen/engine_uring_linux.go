@@ -192,7 +192,7 @@ func (uw *uringWorker) loop() error {
 			// Wake at the plan's end, or (rate mode) at the next slot.
 			at := s.plan.endAt
 			if s.plan.mode == Rate {
-				at = min(at, slotAt(slot))
+				at = s.plan.wakeAt(slotAt(slot), now)
 			}
 			uw.timeout = unix.NsecToTimespec(max(at-now, 1))
 			uw.sqe().PrepTimeout(&uw.timeout, gTimer)

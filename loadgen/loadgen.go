@@ -99,6 +99,13 @@ const (
 	DefaultWarmup         = time.Second
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultInterval       = 100 * time.Millisecond
+	// DefaultQuantum is rate mode's least sleep between timed wake-ups
+	// (plan.quantum): measured against an epoll server at 20,000 msg/s
+	// over 50 connections, the uring engine used 63% of its core with
+	// none, 53% at 50µs, 47% at 100µs, 42% at 200µs, each wake-up of an
+	// idle generator costing about 15µs of this VM's CPU; 100µs keeps the
+	// lateness it adds an order below a 1ms target.
+	DefaultQuantum = 100 * time.Microsecond
 	// DefaultStallAfter: a reply a second late is no latency figure but a
 	// server (or a machine) that stopped.
 	DefaultStallAfter = time.Second

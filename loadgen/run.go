@@ -247,6 +247,7 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		if s.plan.period < 1 {
 			s.plan.period = 1
 		}
+		s.plan.quantum = int64(DefaultQuantum)
 	}
 	s.endedAt.Store(s.plan.endAt)
 	if cfg.Mode == Churn {
@@ -424,7 +425,11 @@ func (s *session) result(engine string, busy, idleClosed int) *results.Run {
 		if cfg.Mode == Rate {
 			r.Rate = &results.RateStats{Target: cfg.Rate, Achieved: float64(t.sent) / secs,
 				BacklogMax: t.backlogMax, BacklogEnd: t.backlogEnd, Unfinished: t.unfinished}
+			r.Rate.Overloaded = min(r.Rate.Achieved, r.ThroughputPerSec) < 0.99*cfg.Rate
 		}
+	}
+	if cfg.Mode == Rate && r.Rate == nil {
+		r.Rate = &results.RateStats{Target: cfg.Rate}
 	}
 	s.histograms(r, t)
 	s.connections(r, busy, idleClosed)
@@ -470,8 +475,9 @@ func (s *session) series(r *results.Run, t tally) {
 
 // tally is the workers' counts summed.
 type tally struct {
-	lat, latRaw                        *hdrhistogram.Histogram
-	counts                             []uint64 // replies per busy connection
+	lat, latRaw, late                  *hdrhistogram.Histogram
+	open                               *hdrhistogram.Histogram // unanswered requests' ages at the end
+	counts                             []uint64                // replies per busy connection
 	sent, bytes                        uint64
 	unfinished, backlogMax, backlogEnd int64
 	// end is when the measured window closed: the plan's end, an
@@ -482,15 +488,16 @@ type tally struct {
 
 // tally merges the workers' recorders into r's counts and returns the rest.
 func (s *session) tally(r *results.Run) tally {
-	t := tally{lat: results.NewHistogram(), end: s.endedAt.Load()}
+	t := tally{lat: results.NewHistogram(), open: results.NewHistogram(), end: s.endedAt.Load()}
 	if s.cfg.Mode == Rate {
-		t.latRaw = results.NewHistogram()
+		t.latRaw, t.late = results.NewHistogram(), results.NewHistogram()
 	}
 	allDied, lastDeath := true, int64(0)
 	for _, w := range s.workers {
 		t.lat.Merge(w.rec.lat)
 		if t.latRaw != nil {
 			t.latRaw.Merge(w.rec.latRaw)
+			t.late.Merge(w.rec.late)
 		}
 		r.Errors += w.rec.errors
 		for k, v := range w.rec.errorKinds {
@@ -508,7 +515,7 @@ func (s *session) tally(r *results.Run) tally {
 			}
 			lastDeath = max(lastDeath, c.diedAt)
 			if !c.dead {
-				t.unfinished += c.unfinished(t.end)
+				t.unfinished += c.unfinished(t.end, t.open)
 				if s.cfg.Mode == Rate {
 					t.backlogEnd += max(0, c.backlog(t.end-1))
 				}
@@ -522,12 +529,17 @@ func (s *session) tally(r *results.Run) tally {
 }
 
 func (s *session) histograms(r *results.Run, t tally) {
-	r.LatencyNS = results.PercentilesOf(t.lat)
+	// Requests unanswered at the end count in the corrected tail, each at
+	// its age (wrk2 counts them too): a server that stopped answering
+	// must not read as fast.
+	r.LatencyNS = results.PercentilesWithOpen(t.lat, t.open)
 	r.Histograms.Latency, _ = results.EncodeHistogram(t.lat)
 	if t.latRaw != nil {
 		p := results.PercentilesOf(t.latRaw)
 		r.LatencyUncorrectedNS = &p
 		r.Histograms.LatencyUncorrected, _ = results.EncodeHistogram(t.latRaw)
+		r.Rate.Lateness = results.PercentilesOf(t.late)
+		r.Histograms.Lateness, _ = results.EncodeHistogram(t.late)
 	}
 	r.ConnectNS = results.PercentilesOf(s.connectHist)
 	r.Histograms.Connect, _ = results.EncodeHistogram(s.connectHist)
@@ -628,9 +640,13 @@ func warnings(r *results.Run, busy int) []results.Warning {
 	if c.IdleClosed > 0 {
 		w = append(w, results.Warn(results.CodeIdleClosed, "the server closed %d of %d idle connections", c.IdleClosed, c.IdleEstablished).WithFigure(float64(c.IdleClosed)))
 	}
-	if r.Rate != nil && r.Rate.Achieved < 0.99*r.Rate.Target {
-		w = append(w, results.Warn(results.CodeMissedRate, "achieved %.0f msg/s, %.1f%% of the target %.0f: the server (or the generator) could not keep up; latency is corrected from the schedule",
-			r.Rate.Achieved, 100*r.Rate.Achieved/r.Rate.Target, r.Rate.Target).WithFigure(r.Rate.Achieved))
+	if rs := r.Rate; rs != nil && rs.Overloaded {
+		who := "the server could not keep up"
+		if r.Client.Bottleneck {
+			who = "the generator, near its cores' limit, may be what could not keep up"
+		}
+		w = append(w, results.Warn(results.CodeMissedRate, "overloaded: carried %.0f replies/s of %.0f msg/s offered (%.1f%%), %d due and unsent at the end: %s; latency is corrected from the schedule",
+			r.ThroughputPerSec, rs.Target, 100*r.ThroughputPerSec/rs.Target, rs.BacklogEnd, who).WithFigure(r.ThroughputPerSec))
 	}
 	if r.Replies > 0 && !Fair(r) {
 		w = append(w, results.Warn(results.CodeUnfair, "Jain %.2f, %d of %d busy connections got no reply: some connections waited while others were served, so its latency covers only the replies it gave",

@@ -51,8 +51,9 @@ func WriteRun(w io.Writer, r *results.Run) error {
 		rows = append(rows, [2]string{"latency (send)", Pcts(*r.LatencyUncorrectedNS)})
 	}
 	if r.Rate != nil {
-		rows = append(rows, [2]string{"rate", fmt.Sprintf("achieved %s of %s msg/s (%.1f%%); backlog max %d, at end %d; unfinished %d",
-			Count(r.Rate.Achieved), Count(r.Rate.Target), 100*r.Rate.Achieved/r.Rate.Target, r.Rate.BacklogMax, r.Rate.BacklogEnd, r.Rate.Unfinished)})
+		rows = append(rows, [2]string{"rate", fmt.Sprintf("offered %s msg/s, carried %s replies/s (%.1f%%); of the messages due in the window %s/s sent; backlog max %d, at end %d; unfinished %d",
+			Count(r.Rate.Target), Count(r.ThroughputPerSec), 100*r.ThroughputPerSec/r.Rate.Target, Count(r.Rate.Achieved), r.Rate.BacklogMax, r.Rate.BacklogEnd, r.Rate.Unfinished)},
+			[2]string{"generator late", Pcts(r.Rate.Lateness) + " (its own: sent after due, not the server's)"})
 	}
 	cn := r.Connections
 	conns := fmt.Sprintf("%d requested, %d established, %d failed, %d closed by server", cn.Requested, cn.Established, cn.Failed, cn.ClosedByPeer)
@@ -134,8 +135,26 @@ func Pcts(p results.Percentiles) string {
 	if p.Count == 0 {
 		return "no samples"
 	}
-	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  p99.99 %s  max %s",
-		Dur(p.P50), Dur(p.P90), Dur(p.P99), Dur(p.P999), Dur(p.P9999), Dur(p.Max))
+	labels := []string{"p50", "p90", "p99", "p99.9", "p99.99", "max"}
+	parts := make([]string, len(results.Quantiles))
+	for i, q := range results.Quantiles {
+		parts[i] = labels[i] + " " + PctDur(p, q.Name)
+	}
+	s := strings.Join(parts, "  ")
+	if p.LowerFrom != "" {
+		s += fmt.Sprintf("  (≥: lower bounds, %d requests unanswered at the end counted at their age)", p.Open)
+	}
+	return s
+}
+
+// PctDur formats percentile name of p, "≥ " before it when it is a lower
+// bound (it rests on requests still unanswered at the end).
+func PctDur(p results.Percentiles, name string) string {
+	v, lb := p.Get(name)
+	if lb {
+		return "≥" + Dur(v)
+	}
+	return Dur(v)
 }
 
 // Dur formats nanoseconds with three significant figures.

@@ -41,14 +41,11 @@ func NewHistogram() *hdrhistogram.Histogram {
 
 // Record adds v nanoseconds to h, clamping to the histogram's range so that
 // an outlier is counted at the ceiling rather than dropped.
-func Record(h *hdrhistogram.Histogram, v int64) {
-	if v > HistHighest {
-		v = HistHighest
-	}
-	if v < 0 {
-		v = 0
-	}
-	_ = h.RecordValue(v)
+func Record(h *hdrhistogram.Histogram, v int64) { RecordN(h, v, 1) }
+
+// RecordN records n values of v, clamped as Record does.
+func RecordN(h *hdrhistogram.Histogram, v, n int64) {
+	_ = h.RecordValues(min(max(v, 0), HistHighest), n)
 }
 
 // Run is one load run against one server.
@@ -180,6 +177,47 @@ type Percentiles struct {
 	P9999 int64 `json:"p9999"`
 	Max   int64 `json:"max"`
 	Count int64 `json:"count"`
+	// Open counts requests still unanswered when the window closed,
+	// recorded at their age then (a lower bound of their latency);
+	// LowerFrom names the lowest percentile that rests on them ("p99"):
+	// it and every one above it are lower bounds, the true figures may
+	// be higher.
+	Open      int64  `json:"open,omitempty"`
+	LowerFrom string `json:"lower_from,omitempty"`
+}
+
+// Quantiles are the percentiles Percentiles holds, by name.
+var Quantiles = []struct {
+	Name string
+	Q    float64
+}{{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99}, {"max", 100}}
+
+// Get is the percentile named name (one of Quantiles) and whether it is
+// a lower bound.
+func (p Percentiles) Get(name string) (v int64, lowerBound bool) {
+	lowerBound = p.LowerFrom != "" && quantileOf(name) >= quantileOf(p.LowerFrom)
+	switch name {
+	case "p50":
+		return p.P50, lowerBound
+	case "p90":
+		return p.P90, lowerBound
+	case "p99":
+		return p.P99, lowerBound
+	case "p999":
+		return p.P999, lowerBound
+	case "p9999":
+		return p.P9999, lowerBound
+	}
+	return p.Max, lowerBound
+}
+
+func quantileOf(name string) float64 {
+	for _, q := range Quantiles {
+		if q.Name == name {
+			return q.Q
+		}
+	}
+	return 100
 }
 
 // PercentilesOf reads the percentiles of h.
@@ -190,6 +228,40 @@ func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
 	v := h.ValueAtPercentiles([]float64{50, 90, 99, 99.9, 99.99})
 	return Percentiles{P50: v[50], P90: v[90], P99: v[99], P999: v[99.9], P9999: v[99.99],
 		Max: h.Max(), Count: h.TotalCount()}
+}
+
+// PercentilesWithOpen reads the percentiles of the answered requests'
+// latencies (done) together with the unanswered ones' ages (open, lower
+// bounds), and marks each percentile that rests on the open ones: one
+// that would be higher if every open request never got its answer.
+// done gets open merged in.
+func PercentilesWithOpen(done, open *hdrhistogram.Histogram) Percentiles {
+	n := open.TotalCount()
+	if n == 0 {
+		return PercentilesOf(done)
+	}
+	finished := done.TotalCount()
+	upper := make([]int64, len(Quantiles))
+	for i, q := range Quantiles {
+		// With every open request at infinity, the finished values keep
+		// the lowest ranks: the percentile is the finished one at the
+		// same rank, or infinite past them.
+		rank := math.Ceil(q.Q / 100 * float64(finished+n))
+		upper[i] = math.MaxInt64
+		if rank <= float64(finished) && finished > 0 {
+			upper[i] = done.ValueAtPercentile(100 * rank / float64(finished))
+		}
+	}
+	done.Merge(open)
+	p := PercentilesOf(done)
+	p.Open = n
+	for i, q := range Quantiles {
+		if v, _ := p.Get(q.Name); upper[i] > v && !done.ValuesAreEquivalent(v, upper[i]) {
+			p.LowerFrom = q.Name
+			break
+		}
+	}
+	return p
 }
 
 // Connections accounts for every connection asked for.
@@ -259,6 +331,13 @@ type RateStats struct {
 	// arrived by its end (sent or not): their latency is not in the
 	// histogram, and would only make it worse.
 	Unfinished int64 `json:"unfinished"`
+	// Lateness is the generator's own lateness over the messages sent in
+	// the window: actual send time minus the later of when it was due
+	// and when a reply made room for it: the part of a corrected
+	// tail that is the generator's, not the server's.
+	Lateness Percentiles `json:"lateness"`
+	// Overloaded: less than 99% of the offered rate was carried.
+	Overloaded bool `json:"overloaded,omitempty"`
 }
 
 // ClientCPU is the load generator's own CPU use over the measured window.
@@ -315,7 +394,10 @@ func PerReply(n uint64, replies uint64) *float64 {
 type Histograms struct {
 	Latency            string `json:"latency"`
 	LatencyUncorrected string `json:"latency_uncorrected,omitempty"`
-	Connect            string `json:"connect"`
+	// Lateness (rate mode) is the generator's own: each message's
+	// actual send time minus its scheduled one.
+	Lateness string `json:"lateness,omitempty"`
+	Connect  string `json:"connect"`
 }
 
 // EncodeHistogram encodes h for Histograms.
