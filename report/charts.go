@@ -150,7 +150,8 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 			charts = append(charts, Chart{Title: title, File: file})
 		}
 	}
-	return charts, nil
+	more, err := capacityCharts(dir, s, emu)
+	return append(charts, more...), err
 }
 
 func scaled(s Stat, k float64) Stat {

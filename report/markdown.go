@@ -24,6 +24,7 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 	tables := Tables(s)
 	b.WriteString(Summary(s, tables))
 	writeSettings(&b, s)
+	writeCapacityTable(&b, s)
 	b.WriteString("\n" + spreadNote(s) + " The max column comes from the repetitions' latency histograms merged. Server CPU is the server process's user+system time over the measured window divided by the replies in it. `—` is a figure not measured here. Notes are explained under each table and in docs/methodology.md.\n")
 	var skipped, failed []string
 	for _, t := range tables {

@@ -13,6 +13,7 @@ import (
 func Summary(s *results.Suite, tables []Table) string {
 	var b strings.Builder
 	b.WriteString("## Summary\n\n")
+	b.WriteString(capacitySummary(s))
 	cells, bound := 0, 0
 	for _, f := range families(tables) {
 		fmt.Fprintf(&b, "**%s**\n\n", familyTitle(f.key))
@@ -32,7 +33,11 @@ func Summary(s *results.Suite, tables []Table) string {
 	}
 	b.WriteString("Caveats:\n\n")
 	if bound > 0 {
-		fmt.Fprintf(&b, "- The load generator was near its CPU limit (generator-bound) in %d of %d model × scenario rows: there, efficient servers all meet the generator's ceiling and read as level.\n", bound, cells)
+		fmt.Fprintf(&b, "- The load generator was near its CPU limit (generator-bound) in %d of %d model × scenario rows: there, efficient servers all meet the generator's ceiling and read as level.", bound, cells)
+		if len(s.Capacity) > 0 {
+			b.WriteString(" Capacity at the target above is the ranking to read; the closed-loop tables show how each model answers a client that waits.")
+		}
+		b.WriteString("\n")
 	}
 	if e := s.Environment.Emulated; e != "" {
 		fmt.Fprintf(&b, "- Emulated (%s): the numbers show correctness, not performance.\n", e)

@@ -172,6 +172,9 @@ func WriteTerminal(w io.Writer, s *results.Suite, wide bool) error {
 		}
 		b.WriteString(t.Reading + "\n")
 	}
+	if err := writeCapacityTerminal(&b, s); err != nil {
+		return err
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -232,31 +232,29 @@ func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
 
 // PercentilesWithOpen reads the percentiles of the answered requests'
 // latencies (done) together with the unanswered ones' ages (open, lower
-// bounds), and marks each percentile that rests on the open ones: one
-// that would be higher if every open request never got its answer.
-// done gets open merged in.
+// bounds), and marks the lowest percentile that rests on an open one:
+// whose value (within the histogram's precision) is the age of a
+// request still unanswered, so the true figure may be higher. Young
+// requests in flight at a healthy end sit below the tail and mark
+// nothing; a backlog or a stalled connection does. done gets open
+// merged in.
 func PercentilesWithOpen(done, open *hdrhistogram.Histogram) Percentiles {
 	n := open.TotalCount()
-	if n == 0 {
-		return PercentilesOf(done)
-	}
-	finished := done.TotalCount()
-	upper := make([]int64, len(Quantiles))
-	for i, q := range Quantiles {
-		// With every open request at infinity, the finished values keep
-		// the lowest ranks: the percentile is the finished one at the
-		// same rank, or infinite past them.
-		rank := math.Ceil(q.Q / 100 * float64(finished+n))
-		upper[i] = math.MaxInt64
-		if rank <= float64(finished) && finished > 0 {
-			upper[i] = done.ValueAtPercentile(100 * rank / float64(finished))
-		}
-	}
 	done.Merge(open)
 	p := PercentilesOf(done)
+	if n == 0 {
+		return p
+	}
 	p.Open = n
-	for i, q := range Quantiles {
-		if v, _ := p.Get(q.Name); upper[i] > v && !done.ValuesAreEquivalent(v, upper[i]) {
+	var bars []hdrhistogram.Bar
+	for _, b := range open.Distribution() {
+		if b.Count > 0 {
+			bars = append(bars, b)
+		}
+	}
+	for _, q := range Quantiles {
+		v, _ := p.Get(q.Name)
+		if slices.ContainsFunc(bars, func(b hdrhistogram.Bar) bool { return done.ValuesAreEquivalent(v, b.From) || v >= b.From && v <= b.To }) {
 			p.LowerFrom = q.Name
 			break
 		}

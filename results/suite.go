@@ -32,6 +32,21 @@ type Suite struct {
 	// BusyBefore is how busy the measured CPUs were in the second before
 	// measuring began, with nothing of iobench running on them.
 	BusyBefore *Interference `json:"busy_before,omitempty"`
+	// Capacity, with a latency target (run --slo), is each model ×
+	// scenario's knee, every step of its searches kept; CommonRate is
+	// the offered rate every model was also measured at (Capacity.Equal).
+	Capacity   []Capacity `json:"capacity,omitempty"`
+	CommonRate float64    `json:"common_rate,omitempty"`
+	// Floor is what this host does at best, with no model: a bare
+	// loopback round trip and a null system call.
+	Floor *Floor `json:"floor,omitempty"`
+}
+
+// Floor is the machine's floor at the run's pinning.
+type Floor struct {
+	RoundTrip   Percentiles `json:"round_trip"` // 64 B over loopback, one connection, blocking read and write
+	NullCallNS  float64     `json:"null_syscall_ns"`
+	Unavailable string      `json:"unavailable,omitempty"`
 }
 
 // ModelInfo is what a report may say about a model.
@@ -86,6 +101,8 @@ type SuiteConfig struct {
 	RepeatWhy  string `json:"repeat_why,omitempty"`
 	ServerCPUs []int  `json:"server_cpus,omitempty"`
 	ClientCPUs []int  `json:"client_cpus,omitempty"`
+	// SLO, with run --slo, is the latency target capacity is searched at.
+	SLO *SLO `json:"slo,omitempty"`
 }
 
 // Cell is one model × scenario × repetition.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,6 +40,10 @@ type runFlags struct {
 	serverCPUs, clientCPUs      string
 	out, benchfmt               string
 	quick, quiet, force, wide   bool
+	// Capacity at a latency target (--slo none: no search).
+	slo, sloConns string
+	atRate        float64
+	searches      int
 	// --agent: the servers run on that host's iobench agent.
 	agent, tokenFile  string
 	agentCA, agentPin string
@@ -116,6 +121,10 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.agentPin, "agent-pin", "", "with --agent: trust the agent's TLS certificate with this SHA-256 (hex)")
 	fl.BoolVar(&f.force, "force", false, "write into --out even if it already holds files (replacing iobench's own)")
 	fl.StringVar(&f.benchfmt, "benchfmt", "", "also write the results in Go benchmark format (for benchstat) to this file")
+	fl.StringVar(&f.slo, "slo", "p99=1ms", "latency target for the capacity search (any percentile: p99=1ms, p99.9=5ms), or none: the highest offered rate each model holds within it, at --slo-conns")
+	fl.StringVar(&f.sloConns, "slo-conns", "100", "connection counts the capacity search runs at")
+	fl.Float64Var(&f.atRate, "at-rate", 0, "with --slo: the rate every model is also measured at, for CPU and tail at equal load (0 = half the lowest knee)")
+	fl.IntVar(&f.searches, "searches", matrix.DefaultSearches, "with --slo: repetitions of each capacity search (the knee's interval)")
 	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.BoolVar(&f.wide, "wide", false, "every column in the terminal table, each figure with its interval (the default fits 120 columns; report.md has them all)")
@@ -139,6 +148,9 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 		return cfg, err
 	}
 	if err := f.scenarios(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := f.capacity(&cfg); err != nil {
 		return cfg, err
 	}
 	if f.agent != "" {
@@ -226,6 +238,38 @@ func (f *runFlags) scenarios(cfg *matrix.Config) error {
 	lc.SizeMin, lc.SizeMax = slices.Min(cfg.Sizes), slices.Max(cfg.Sizes)
 	if err := lc.Validate(); err != nil {
 		return settingErr("run", err)
+	}
+	return nil
+}
+
+// capacity checks --slo and the settings of the search.
+func (f *runFlags) capacity(cfg *matrix.Config) error {
+	if f.slo == "none" || f.slo == "" {
+		if f.atRate != 0 {
+			return usageErr("run: --at-rate needs --slo")
+		}
+		return nil
+	}
+	slo, err := results.ParseSLO(f.slo)
+	if err != nil {
+		return usageErr("run: --slo: %v", strings.TrimPrefix(err.Error(), "results: "))
+	}
+	conns, err := intList("--slo-conns", f.sloConns, 1)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.atRate < 0 || math.IsNaN(f.atRate) || f.atRate > 1e8:
+		return usageErr("run: --at-rate %g: want 0 (half the lowest knee) or a rate up to 1e8 msg/s", f.atRate)
+	case f.searches < 1 || f.searches > 20:
+		return usageErr("run: --searches %d: want 1 to 20", f.searches)
+	case cfg.Mode != loadgen.Closed && cfg.Mode != loadgen.Rate:
+		return usageErr("run: --slo searches with rate mode at each step; --mode %s measures something else: add --slo none", cfg.Mode)
+	}
+	cfg.Capacity = &matrix.Capacity{SLO: slo, Conns: conns, Searches: f.searches, AtRate: f.atRate,
+		Step: matrix.DefaultStep, StepWarmup: matrix.DefaultStepWarmup}
+	if f.quick {
+		cfg.Capacity.Searches = min(f.searches, 2)
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ type Config struct {
 	Checkpoint func(*results.Suite)
 	// Logf receives notices (a server that did not stop cleanly).
 	Logf func(format string, args ...any)
+	// Capacity, when set, searches each model's capacity at a latency
+	// target after the cells (capacity.go).
+	Capacity *Capacity
 }
 
 // Auto is --repeat auto's rule.
@@ -136,6 +139,12 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 		if suite.Interrupted {
 			break
 		}
+	}
+	if cc := cfg.Capacity; cc != nil && !suite.Interrupted {
+		slo := cc.SLO
+		suite.Config.SLO = &slo
+		runCapacity(ctx, cfg, suite)
+		suite.Interrupted = suite.Interrupted || ctx.Err() != nil
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(len(suite.Cells), len(cells), results.Cell{})
