@@ -25,14 +25,21 @@ var capacityHeader = []string{"model", "conns", "knee msg/s [range]", "limited b
 func CapacityRanked(s *results.Suite) []results.Capacity {
 	cs := slices.Clone(s.Capacity)
 	slices.SortStableFunc(cs, func(a, b results.Capacity) int {
-		if a.Scenario != b.Scenario {
+		if a.Scenario.Conns != b.Scenario.Conns {
 			return a.Scenario.Conns - b.Scenario.Conns
-		}
-		if overlap(a.Knee, b.Knee) {
-			return cmpFloat(equalCPU(a), equalCPU(b))
 		}
 		return cmpFloat(b.Knee.Median, a.Knee.Median)
 	})
+	// Level groups: each model whose range overlaps the group's first;
+	// within a group, the lower CPU at the common rate first.
+	for i := 0; i < len(cs); {
+		j := i + 1
+		for j < len(cs) && cs[j].Scenario.Conns == cs[i].Scenario.Conns && overlap(cs[i].Knee, cs[j].Knee) {
+			j++
+		}
+		slices.SortStableFunc(cs[i:j], func(a, b results.Capacity) int { return cmpFloat(equalCPU(a), equalCPU(b)) })
+		i = j
+	}
 	return cs
 }
 

@@ -58,7 +58,7 @@ func twoHosts(t *testing.T) (server, client netns) {
 
 // in runs iobench with args inside namespace ns.
 func in(t *testing.T, ns netns, args ...string) *exec.Cmd {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.name, os.Args[0]}, args...)...)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.name, os.Args[0]}, noSLO(args)...)...)
 	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
 	return cmd
 }
@@ -201,7 +201,7 @@ func TestAgentLowFDLimit(t *testing.T) {
 	}
 
 	start := time.Now()
-	runner := exec.Command(os.Args[0], "run", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2",
+	runner := exec.Command(os.Args[0], "run", "--slo", "none", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2",
 		"--repeat", "1", "--retries", "0", "--duration", "200ms", "--warmup", "50ms", "--out", filepath.Join(dir, "run"), "--quiet")
 	runner.Env = cmd.Env
 	out, err := runner.CombinedOutput()

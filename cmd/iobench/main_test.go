@@ -124,14 +124,24 @@ func fakeEcho(c net.Conn, corrupt bool) {
 // iobench returns a command running iobench with args in a child process.
 func iobench(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	cmd := exec.Command(os.Args[0], noSLO(args)...)
 	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
 	return cmd
 }
 
+// noSLO adds --slo none to a run that does not name a target: a bare
+// run searches capacity too (a minute or more), which only the tests of
+// capacity ask for.
+func noSLO(args []string) []string {
+	if len(args) > 0 && args[0] == "run" && !slices.Contains(args, "--slo") {
+		return append(slices.Clone(args), "--slo", "none")
+	}
+	return args
+}
+
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(args, &out, &errb)
+	code = run(noSLO(args), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -192,6 +202,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"compare", "a", "b", "--threshold", "0.05"}, 2, "ambiguous: write 5%"},
 		{[]string{"serve", "--model", "blocking", "--max-threads", "-1"}, 2, "--max-threads must not be negative"},
 		{[]string{"run", "--models", "select", "--conns", "5000"}, 2, "every cell would be skipped"},
+		{[]string{"run", "--slo", "p98=1ms"}, 2, "--slo: bad latency target"},
+		{[]string{"run", "--slo", "p99=fast"}, 2, "the bound is not a duration"},
+		{[]string{"run", "--slo", "p99=1ms", "--searches", "0"}, 2, "--searches 0"},
+		{[]string{"run", "--slo", "none", "--at-rate", "1000"}, 2, "--at-rate needs --slo"},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

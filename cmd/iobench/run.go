@@ -62,6 +62,9 @@ const (
 	// busyCheck is how long run watches the CPUs before measuring.
 	busyCheck       = time.Second
 	defaultDuration = 300 * time.Millisecond
+	// quickModels is --quick's set (where each is available): one of
+	// each way of waiting a Linux user weighs.
+	quickModels = "epoll,iouring,poll,gonet"
 	defaultWarmup   = 150 * time.Millisecond
 	// cellOverhead is a cell's cost beyond warmup and measuring (a server
 	// started and stopped, connections made), for the estimate.
@@ -125,7 +128,7 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.sloConns, "slo-conns", "100", "connection counts the capacity search runs at")
 	fl.Float64Var(&f.atRate, "at-rate", 0, "with --slo: the rate every model is also measured at, for CPU and tail at equal load (0 = half the lowest knee)")
 	fl.IntVar(&f.searches, "searches", matrix.DefaultSearches, "with --slo: repetitions of each capacity search (the knee's interval)")
-	fl.BoolVar(&f.quick, "quick", false, "a short run: 10 and 100 connections, 4 repetitions of 250ms cells (about 30s)")
+	fl.BoolVar(&f.quick, "quick", false, "a short run: epoll, iouring, poll and gonet (unless --models), 100 connections, 4 repetitions of 250ms cells, capacity searched twice with 250ms steps (about 40s)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.BoolVar(&f.wide, "wide", false, "every column in the terminal table, each figure with its interval (the default fits 120 columns; report.md has them all)")
 	countCallsAlways(fl)
@@ -181,7 +184,7 @@ func (f *runFlags) applyQuick(cmd *cobra.Command) error {
 	if !f.quick {
 		return nil
 	}
-	for name, val := range map[string]string{"conns": "10,100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
+	for name, val := range map[string]string{"models": quickModels, "conns": "100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
 		if !cmd.Flags().Changed(name) {
 			if err := cmd.Flags().Set(name, val); err != nil {
 				return err
@@ -270,6 +273,7 @@ func (f *runFlags) capacity(cfg *matrix.Config) error {
 		Step: matrix.DefaultStep, StepWarmup: matrix.DefaultStepWarmup}
 	if f.quick {
 		cfg.Capacity.Searches = min(f.searches, 2)
+		cfg.Capacity.Step, cfg.Capacity.StepWarmup = 250*time.Millisecond, 100*time.Millisecond
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"iobench/cmd/internal/serveproto"
 	"iobench/report"
+	"iobench/cmd/internal/matrix"
 	"iobench/results"
 	"iobench/servers"
 )
@@ -273,7 +274,7 @@ func wineIobench(t *testing.T) (wineExec, exe string) {
 func TestWineRun(t *testing.T) {
 	wineExec, exe := wineIobench(t)
 	out := t.TempDir()
-	cmd := exec.Command(wineExec, exe, "run", "--models", "iocp,overlapped", "--conns", "2", "--repeat", "1",
+	cmd := exec.Command(wineExec, exe, "run", "--slo", "none", "--models", "iocp,overlapped", "--conns", "2", "--repeat", "1",
 		"--duration", "500ms", "--warmup", "200ms", "--out", `Z:`+out, "--force", "--quiet")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
@@ -530,4 +531,36 @@ func modelSection(doc, name string) string {
 		rest = rest[:i]
 	}
 	return rest
+}
+
+// TestRunCapacity: a server doing 200µs of CPU per request on its one
+// core carries at most 5,000/s, so its knee at a loose target sits at or
+// below that (above is impossible), and the suite keeps the knee, every
+// step, the common rate and the report's capacity table.
+func TestRunCapacity(t *testing.T) {
+	out := t.TempDir()
+	cmd := iobench(t, "run", "--models", "epoll", "--conns", "10", "--work", "cpu:200us", "--duration", "200ms", "--warmup", "50ms",
+		"--repeat", "1", "--slo", "p99=50ms", "--slo-conns", "10", "--searches", "1", "--out", out, "--quiet")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, b)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Capacity) != 1 || s.Config.SLO == nil || s.Config.SLO.Percentile != "p99" {
+		t.Fatalf("capacity %+v, slo %+v; want one search at p99", s.Capacity, s.Config.SLO)
+	}
+	c := s.Capacity[0]
+	if len(c.Knees) != 1 || c.Knee.Median <= 0 || c.Knee.Median > 5000*matrix.Precision || len(c.Steps) < 3 {
+		t.Errorf("knee %+v over %d steps (closed loop %.0f); want one knee in (0, 5,000/s]", c.Knee, len(c.Steps), c.ClosedLoop)
+	}
+	if s.CommonRate <= 0 || s.CommonRate > c.Knee.Median || len(c.Equal) != 1 {
+		t.Errorf("common rate %.0f, equal-load steps %d; want half the knee, measured once", s.CommonRate, len(c.Equal))
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "Capacity at p99 ≤ 50ms") || !strings.Contains(string(md), "capacity-latency-10.svg") {
+		t.Errorf("report.md has no capacity table or chart (%v)", err)
+	}
 }

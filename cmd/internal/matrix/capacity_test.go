@@ -1,0 +1,68 @@
+package matrix
+
+import (
+	"testing"
+
+	"iobench/results"
+)
+
+// TestSearchFindsKnee drives the search against made-up servers: one
+// that holds every rate up to its capacity, one whose generator gives out
+// first, one that holds nothing. The knee must sit at or below the
+// capacity (above is impossible) and within Precision of it (further
+// below means the search stopped early), in a bounded number of steps.
+func TestSearchFindsKnee(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		closed   float64 // the probe's closed-loop throughput
+		capacity float64 // the server holds rates up to here
+		genLimit float64 // the generator can't offer more than this (0: no limit)
+		limited  string
+	}{
+		{"server-bound", 60_000, 40_000, 0, "server"},
+		{"knee above the probe", 10_000, 25_000, 0, "server"},
+		{"knee far below the probe", 150_000, 2_000, 0, "server"},
+		{"generator-bound", 150_000, 1e9, 70_000, "generator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &search{cap: &results.Capacity{}, k: 1, total: 3, closed: tc.closed, next: tc.closed / 2}
+			steps := 0
+			for !s.done {
+				if steps++; steps > 3*maxSteps {
+					t.Fatalf("no end after %d steps", steps)
+				}
+				st := results.Step{Rate: s.next, Held: s.next <= tc.capacity && (tc.genLimit == 0 || s.next <= tc.genLimit)}
+				st.GeneratorLimit = !st.Held && tc.genLimit > 0 && s.next > tc.genLimit
+				s.advance(st)
+			}
+			c := s.cap
+			ceiling := min(tc.capacity, tc.genLimit)
+			if tc.genLimit == 0 {
+				ceiling = tc.capacity
+			}
+			if len(c.Knees) != 3 || c.LimitedBy != tc.limited {
+				t.Fatalf("knees %v, limited by %q; want 3 knees, %q", c.Knees, c.LimitedBy, tc.limited)
+			}
+			for _, k := range c.Knees {
+				if k > ceiling || k < ceiling/Precision {
+					t.Errorf("knee %.0f; want within %.2f× below %.0f", k, Precision, ceiling)
+				}
+			}
+		})
+	}
+}
+
+// TestSearchNothingHeld: a server that holds no rate gets a knee of 0,
+// never a negative or endless search.
+func TestSearchNothingHeld(t *testing.T) {
+	s := &search{cap: &results.Capacity{}, k: 1, total: 2, closed: 1000, next: 500}
+	for n := 0; !s.done; n++ {
+		if n > 2*maxSteps {
+			t.Fatal("no end")
+		}
+		s.advance(results.Step{Rate: s.next})
+	}
+	if len(s.cap.Knees) != 2 || s.cap.Knees[0] != 0 || s.cap.Knees[1] != 0 {
+		t.Errorf("knees %v; want [0 0]", s.cap.Knees)
+	}
+}
