@@ -64,8 +64,8 @@ const (
 	defaultDuration = 300 * time.Millisecond
 	// quickModels is --quick's set (where each is available): one of
 	// each way of waiting a Linux user weighs.
-	quickModels = "epoll,iouring,poll,gonet"
-	defaultWarmup   = 150 * time.Millisecond
+	quickModels   = "epoll,iouring,poll,gonet"
+	defaultWarmup = 150 * time.Millisecond
 	// cellOverhead is a cell's cost beyond warmup and measuring (a server
 	// started and stopped, connections made), for the estimate.
 	cellOverhead = 120 * time.Millisecond

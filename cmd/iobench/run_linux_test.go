@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"iobench/cmd/internal/matrix"
 	"iobench/cmd/internal/serveproto"
 	"iobench/report"
-	"iobench/cmd/internal/matrix"
 	"iobench/results"
 	"iobench/servers"
 )
