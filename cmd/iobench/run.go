@@ -184,7 +184,13 @@ func (f *runFlags) applyQuick(cmd *cobra.Command) error {
 	if !f.quick {
 		return nil
 	}
-	for name, val := range map[string]string{"models": quickModels, "conns": "100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
+	var models []string
+	for _, m := range splitList(quickModels) {
+		if slices.Contains(servers.AvailableNames(), m) {
+			models = append(models, m)
+		}
+	}
+	for name, val := range map[string]string{"models": strings.Join(models, ","), "conns": "100", "duration": "250ms", "warmup": "100ms", "repeat": "4"} {
 		if !cmd.Flags().Changed(name) {
 			if err := cmd.Flags().Set(name, val); err != nil {
 				return err
