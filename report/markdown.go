@@ -110,10 +110,23 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
 			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved%s", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat, repeatNote(c))},
 			{"machine before measuring", busyText(s.BusyBefore)},
+			{"machine floor", FloorText(s.Floor)},
 		} {
 			fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 		}
 	}
+}
+
+// FloorText is the machine's floor in a line.
+func FloorText(f *results.Floor) string {
+	switch {
+	case f == nil:
+		return "not measured"
+	case f.Unavailable != "":
+		return "unavailable: " + f.Unavailable
+	}
+	return fmt.Sprintf("a bare loopback round trip (64 B, one connection, blocking raw read/write on threads pinned as server and generator): p50 %s, p99 %s; a null system call %.0f ns",
+		Dur(f.RoundTrip.P50), Dur(f.RoundTrip.P99), f.NullCallNS)
 }
 
 // hosts says where the servers and the generator ran, and how they were

@@ -143,6 +143,9 @@ func NewTable(w io.Writer) *tablewriter.Table {
 func WriteTerminal(w io.Writer, s *results.Suite, wide bool) error {
 	var b strings.Builder
 	emulatedNote(&b, s, "")
+	if f := s.Floor; f != nil {
+		b.WriteString("Machine floor: " + FloorText(f) + "\n")
+	}
 	b.WriteString(spreadNote(s) + "\n")
 	if !wide {
 		b.WriteString("Compact columns (medians; --wide for every column with its interval): " + compactLegend + "\n")

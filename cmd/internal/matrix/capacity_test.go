@@ -66,3 +66,15 @@ func TestSearchNothingHeld(t *testing.T) {
 		t.Errorf("knees %v; want [0 0]", s.cap.Knees)
 	}
 }
+
+// TestFloor: the bare round trip and the null call are measured, and
+// are what they can be: a round trip takes at least two system calls.
+func TestFloor(t *testing.T) {
+	f := Floor(nil, nil)
+	if f.Unavailable != "" {
+		t.Skipf("skipped: the floor is unavailable here: %s", f.Unavailable)
+	}
+	if f.RoundTrip.Count < 1000 || f.NullCallNS <= 0 || float64(f.RoundTrip.P50) < 2*f.NullCallNS {
+		t.Errorf("floor %+v; want ≥ 1000 round trips, each longer than two null calls", f)
+	}
+}

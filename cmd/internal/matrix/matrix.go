@@ -97,6 +97,9 @@ func Run(ctx context.Context, cfg Config) (*results.Suite, error) {
 	if cfg.BusyCheck > 0 {
 		suite.BusyBefore = checkBusy(ctx, cfg)
 	}
+	if cfg.Remote == nil {
+		suite.Floor = Floor(cfg.ServerCPUs, cfg.ClientCPUs)
+	}
 	cells := Plan(cfg)
 	began := time.Now()
 	if a := cfg.Auto; a != nil {

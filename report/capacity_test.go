@@ -1,0 +1,58 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"iobench/results"
+)
+
+func capSuite() *results.Suite {
+	sc := results.Scenario{Mode: "rate", Conns: 100, Size: 64, Work: "none", Depth: 1}
+	slo := results.SLO{Percentile: "p99", BoundNS: 1e6}
+	mk := func(model string, knees []float64, by string, share float64) results.Capacity {
+		c := results.Capacity{Model: model, Scenario: sc, SLO: slo, Knees: knees, Knee: results.SpreadOf(knees), LimitedBy: by, ClosedLoop: 100_000}
+		for _, k := range knees {
+			c.Steps = append(c.Steps, results.Step{Rate: k, Held: true, ServerCores: 0.5, LatencyNS: 500_000})
+		}
+		c.Equal = []results.Step{{Rate: 5000, ServerShare: share, ServerCores: share, LatencyNS: 300_000}}
+		return c
+	}
+	return &results.Suite{CommonRate: 5000, Capacity: []results.Capacity{
+		mk("poll", []float64{30_000, 31_000, 32_000}, "server", 0.4),
+		mk("epoll", []float64{50_000, 52_000, 54_000}, "server", 0.3),
+		mk("nonblocking", []float64{29_000, 31_500, 33_000}, "server", 1.0),
+		mk("iouring", []float64{60_000, 70_000, 80_000}, "generator", 0.2),
+	}}
+}
+
+// TestCapacityRanked: by the knee's median, highest first; overlapping
+// ranges are level and ordered by CPU at the common rate.
+func TestCapacityRanked(t *testing.T) {
+	var got []string
+	for _, c := range CapacityRanked(capSuite()) {
+		got = append(got, c.Model)
+	}
+	if want := "iouring epoll poll nonblocking"; strings.Join(got, " ") != want {
+		t.Errorf("ranked %v; want %s", got, want)
+	}
+}
+
+// TestCapacityText: the table and the summary say the knee with its
+// range, "≥" at the generator's limit, the rule, and the model that
+// keeps its core busy at the common rate.
+func TestCapacityText(t *testing.T) {
+	s := capSuite()
+	sum := capacitySummary(s)
+	for _, want := range []string{"iouring ≥ 70,000 [60,000–80,000]", "epoll 52,000 [50,000–54,000]", "Ranked by capacity",
+		"nonblocking keeps its cores busy at any load: 100%", "Capacity at p99 ≤ 1ms"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
+	var b strings.Builder
+	writeCapacityTable(&b, s)
+	if !strings.Contains(b.String(), "| iouring | 100 | ≥ 70,000 [60,000–80,000] | generator (the server may carry more) |") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
