@@ -128,6 +128,9 @@ func writeExplain(w io.Writer, m servers.Model, s *results.Suite, md bool) error
 			cells = append(cells, c)
 		}
 	}
+	// A repetition measured again comes after the others: columns go by
+	// connection count all the same.
+	slices.SortStableFunc(cells, func(a, b results.Cell) int { return a.Conns - b.Conns })
 	rows := explainRows(m, cells)
 
 	var b strings.Builder

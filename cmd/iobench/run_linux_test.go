@@ -513,7 +513,9 @@ func TestExplainTold(t *testing.T) {
 			for _, call := range st.Calls {
 				n += cell.Server.SyscallsByName[call]
 			}
-			if n < st.Min || (st.Max > 0 && n > st.Max) {
+			// A window's edges leave up to one request per connection
+			// read but not yet answered (or the reverse): 1% either way.
+			if n < 0.99*st.Min || (st.Max > 0 && n > 1.01*st.Max) {
 				t.Errorf("%s at %d connections: %s %.3f per reply; the docs say %s (%s)", name, servers.ToldAt, strings.Join(st.Calls, "/"), n, st.Told(), st.Does)
 			}
 		}
