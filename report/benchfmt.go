@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"golang.org/x/perf/benchfmt"
 
@@ -41,12 +42,28 @@ func WriteBenchfmt(w io.Writer, s *results.Suite) error {
 			Iters: int(max(c.Run.Replies, 1)),
 		}
 		for _, m := range metrics {
+			if m.value == nil {
+				continue // capacity: below, per search
+			}
 			if v, ok := m.value(c); ok {
 				res.Values = append(res.Values, benchfmt.Value{Value: v, Unit: m.BenchUnit})
 			}
 		}
 		if err := bw.Write(res); err != nil {
 			return err
+		}
+	}
+	// Each capacity search's knee is one result of its own benchmark.
+	for _, c := range s.Capacity {
+		for _, k := range c.Knees {
+			res := &benchfmt.Result{
+				Name:   benchfmt.Name(fmt.Sprintf("Capacity/model=%s/conns=%d/size=%d/slo=%s", c.Model, c.Scenario.Conns, c.Scenario.Size, strings.ReplaceAll(c.SLO.Flag(), "=", "-"))),
+				Iters:  1,
+				Values: []benchfmt.Value{{Value: k, Unit: "knee-msg/s"}},
+			}
+			if err := bw.Write(res); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

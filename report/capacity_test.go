@@ -56,3 +56,40 @@ func TestCapacityText(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// TestCompareCapacity: knees are samples; a halved capacity over six
+// searches is a regression, the same one is not, and a suite without
+// capacity is refused.
+func TestCompareCapacity(t *testing.T) {
+	m, err := MetricByName("capacity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKnees := func(knees ...float64) *results.Suite {
+		s := capSuite()
+		s.Cells = []results.Cell{{Model: "epoll", Run: &results.Run{ThroughputPerSec: 1}}}
+		for i := range s.Capacity {
+			s.Capacity[i].Knees = knees
+		}
+		return s
+	}
+	base := withKnees(50_000, 51_000, 49_000, 50_500, 49_500, 50_200)
+	cfg := CompareConfig{Threshold: 0.05, Alpha: 0.05, Metrics: []Metric{m}}
+	ds, err := Compare(base, withKnees(25_000, 26_000, 24_000, 25_500, 24_500, 25_200), cfg)
+	if err != nil || len(ds) != 4 || len(Regressed(ds)) != 4 {
+		t.Fatalf("halved: %v, %+v; want 4 regressions", err, ds)
+	}
+	ds, err = Compare(base, withKnees(50_100, 50_900, 49_100, 50_400, 49_600, 50_300), cfg)
+	if err != nil || len(Regressed(ds)) != 0 {
+		t.Fatalf("the same: %v, %+v; want no regression", err, ds)
+	}
+	none := withKnees()
+	none.Capacity = nil
+	if _, err := Compare(base, none, cfg); err == nil || !strings.Contains(err.Error(), "--slo") {
+		t.Errorf("no capacity in NEW: %v; want refused, naming --slo", err)
+	}
+	var b strings.Builder
+	if err := WriteBenchfmt(&b, base); err != nil || !strings.Contains(b.String(), "BenchmarkCapacity/model=epoll/conns=100/size=64/slo=p99-1ms") {
+		t.Errorf("benchfmt: %v\n%s", err, b.String())
+	}
+}

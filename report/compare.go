@@ -52,6 +52,9 @@ var metrics = []Metric{
 		}
 		return *c.Server.CtxSwitchesPerReply, true
 	}},
+	// The knee of run --slo: each search's knee is one sample (no cell
+	// has it: compareCapacity reads the suites' capacity lists).
+	{"capacity", "msg/s", "knee-msg/s", true, nil},
 }
 
 // MetricByName finds a metric.
@@ -157,14 +160,48 @@ func Compare(base, cur *results.Suite, cfg CompareConfig) ([]Delta, error) {
 		return nil, fmt.Errorf("%w: BASE has no measured cells", ErrMismatch)
 	}
 	var out []Delta
+	for _, m := range cfg.Metrics {
+		if m.value == nil {
+			ds, err := compareCapacity(base, cur, m, cfg)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ds...)
+		}
+	}
 	for _, k := range order {
 		for _, m := range cfg.Metrics {
+			if m.value == nil {
+				continue
+			}
 			bv, nv := values(bs[k], m), values(ns[k], m)
 			if len(bv) == 0 || len(nv) == 0 {
 				continue
 			}
 			out = append(out, compareOne(k, m, bv, nv, cfg.Alpha, cfg.Threshold))
 		}
+	}
+	return out, nil
+}
+
+// compareCapacity tests the knees of each model × scenario's capacity
+// searches (one sample per search), matched like cells.
+func compareCapacity(base, cur *results.Suite, m Metric, cfg CompareConfig) ([]Delta, error) {
+	if len(base.Capacity) == 0 || len(cur.Capacity) == 0 {
+		return nil, fmt.Errorf("%w: --metric capacity needs both suites run with --slo (BASE has %d capacities, NEW %d)", ErrMismatch, len(base.Capacity), len(cur.Capacity))
+	}
+	var out []Delta
+	for _, b := range base.Capacity {
+		i := slices.IndexFunc(cur.Capacity, func(c results.Capacity) bool { return c.Model == b.Model && c.Scenario == b.Scenario })
+		switch {
+		case i < 0:
+			return nil, fmt.Errorf("%w: %s (%s) capacity only in BASE", ErrMismatch, b.Model, b.Scenario)
+		case b.SLO != cur.Capacity[i].SLO:
+			return nil, fmt.Errorf("%w: %s (%s) capacity at %s in BASE, %s in NEW", ErrMismatch, b.Model, b.Scenario, b.SLO, cur.Capacity[i].SLO)
+		case len(b.Knees) == 0 || len(cur.Capacity[i].Knees) == 0:
+			continue
+		}
+		out = append(out, compareOne(cellKey{b.Model, b.Scenario}, m, b.Knees, cur.Capacity[i].Knees, cfg.Alpha, cfg.Threshold))
 	}
 	return out, nil
 }
@@ -234,6 +271,8 @@ func fmtValue(v float64, unit string) string {
 	switch unit {
 	case "ns", "ns/reply":
 		return Dur(int64(v))
+	case "msg/s":
+		return Count(v)
 	case "syscalls/reply", "ctx-switches/reply":
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	}

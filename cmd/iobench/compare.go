@@ -46,7 +46,7 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 	}
 	cmd.Flags().StringVar(&threshold, "threshold", "5%", "smallest change that counts, as a percentage")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
-	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu, syscalls, ctxsw (kernel counts per reply: little noise, a tight threshold works), or syscalls:NAME for one call (e.g. syscalls:epoll_wait, syscalls:other)")
+	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu, syscalls, ctxsw (kernel counts per reply: little noise, a tight threshold works), capacity (each search's knee with run --slo: --searches ≥ 4 to decide), or syscalls:NAME for one call (e.g. syscalls:epoll_wait, syscalls:other)")
 	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
 	return cmd
 }
