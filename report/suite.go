@@ -24,6 +24,9 @@ type Row struct {
 	Latency        results.Percentiles
 	P50, P99, P999 Stat
 	CPUPerRep      Stat  // server CPU ns per reply (N = 0: not measured)
+	// CPUShare is the server's CPU as a percentage of the CPUs it was
+	// given: a model that never sleeps shows 100 at any load.
+	CPUShare Stat
 	MaxRSS         int64 // largest over repetitions (0: not measured)
 	Threads        int   // largest over repetitions (0: not measured)
 	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
@@ -147,6 +150,7 @@ func Tables(s *results.Suite) []Table {
 // repSamples are one row's per-repetition figures.
 type repSamples struct {
 	tput, bw, p50, p99, p999, cpu []float64
+	share                         []float64 // server CPU, % of the CPUs it was given
 	syscalls, ctxPerRep           []float64
 	jain, zero, est               []float64
 	byName                        map[string][]float64
@@ -205,7 +209,7 @@ func aggregate(model string, cells []results.Cell) Row {
 	}
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
-	r.Syscalls, r.CtxPerRep = Spread(smp.syscalls), Spread(smp.ctxPerRep)
+	r.Syscalls, r.CtxPerRep, r.CPUShare = Spread(smp.syscalls), Spread(smp.ctxPerRep), Spread(smp.share)
 	r.Latency = results.PercentilesOf(r.hist)
 	r.tput, r.p99s = smp.tput, smp.p99
 	return r
@@ -244,6 +248,9 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	possible := c.Interference == nil || c.Interference.ServerCPUPct <= 110
 	if u.Measured("cpu") && u.CPUPerReplyNS > 0 && possible {
 		smp.cpu = append(smp.cpu, u.CPUPerReplyNS)
+		if in := c.Interference; in != nil && in.ServerCPUPct > 0 {
+			smp.share = append(smp.share, in.ServerCPUPct)
+		}
 	}
 	if u.Measured("rss") {
 		r.MaxRSS = max(r.MaxRSS, u.MaxRSSBytes)
@@ -326,7 +333,7 @@ func (r Row) note(label string) *Note {
 	return nil
 }
 
-var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "syscalls/reply", "ctx sw/reply", "server RSS", "threads", "conns est/req (failed)", "errors", "fairness", "notes"}
+var header = []string{"model", "replies/s", "p50", "p99", "p99.9", "max", "server CPU/reply", "server CPU %", "syscalls/reply", "ctx sw/reply", "server RSS", "threads", "conns est/req (failed)", "errors", "fairness", "notes"}
 
 // unknown stands for a figure that was not measured (never 0).
 const unknown = "—"
@@ -334,9 +341,9 @@ const unknown = "—"
 // The terminal's default table: the figures a reader compares, in 120
 // columns. Notes are short codes; the lines under the table say them in
 // full.
-var compactHeader = []string{"model", "replies/s [interval]", "p50", "p99", "CPU/reply", "sys/reply", "fairness", "notes"}
+var compactHeader = []string{"model", "replies/s [interval]", "p50", "p99", "CPU/reply", "CPU%", "sys/reply", "fairness", "notes"}
 
-const compactLegend = "CPU/reply = server CPU per reply, sys/reply = server system calls per reply, fairness = Jain (worst repetition after w)"
+const compactLegend = "CPU/reply = server CPU per reply, CPU% = server CPU as a share of its cores, sys/reply = server system calls per reply, fairness = Jain (worst repetition after w)"
 
 // shortNote is a note label's code in the compact table.
 var shortNote = map[string]string{

@@ -42,12 +42,13 @@ func (r Row) cells() []string {
 		threads = strconv.Itoa(r.Threads)
 	}
 	perRep := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "%" }
 	maxLat := unknown
 	if r.Latency.Count > 0 {
 		maxLat = Dur(r.Latency.Max)
 	}
 	return []string{r.Model, fmtStat(r.Throughput, Count, Compact), fmtStat(r.P50, dur, dur), fmtStat(r.P99, dur, dur), fmtStat(r.P999, dur, dur), maxLat,
-		fmtStat(r.CPUPerRep, dur, dur), fmtStat(r.Syscalls, perRep, perRep), fmtStat(r.CtxPerRep, perRep, perRep), rss, threads,
+		fmtStat(r.CPUPerRep, dur, dur), fmtStat(r.CPUShare, pct, pct), fmtStat(r.Syscalls, perRep, perRep), fmtStat(r.CtxPerRep, perRep, perRep), rss, threads,
 		conns, strconv.FormatUint(r.Errors, 10), r.FairnessText(), r.noteLabels()}
 }
 
@@ -116,15 +117,15 @@ func (r Row) compact(wide []string) []string {
 		}
 		return s
 	}
-	fair := wide[13]
+	fair := wide[14]
 	if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
 		fair = fmt.Sprintf("%.3f w%.3f", r.Jain, r.JainWorst)
 	}
-	notes := wide[14]
+	notes := wide[15]
 	for long, short := range shortNote {
 		notes = strings.ReplaceAll(notes, long, short)
 	}
-	return []string{wide[0], wide[1], median(wide[2]), median(wide[3]), median(wide[6]), median(wide[7]), fair, notes}
+	return []string{wide[0], wide[1], median(wide[2]), median(wide[3]), median(wide[6]), median(wide[7]), median(wide[8]), fair, notes}
 }
 
 func padRow(model, note string) []string {
