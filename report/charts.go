@@ -88,11 +88,33 @@ var modelStyles = map[string]style{
 	"gonet":       {rgb(0x000000), draw.CrossGlyph{}, []vg.Length{vg.Points(4), vg.Points(2)}}, // black
 }
 
+// styleOf is a model's style; a variant (epoll:loops=4) has its model's
+// colour and glyph with a dash pattern of its own, picked by its name.
 func styleOf(model string) style {
 	if s, ok := modelStyles[model]; ok {
 		return s
 	}
-	return style{color: rgb(0x777777), glyph: draw.CircleGlyph{}}
+	base, settings, isVariant := strings.Cut(model, ":")
+	s, ok := modelStyles[base]
+	if !ok {
+		return style{color: rgb(0x777777), glyph: draw.CircleGlyph{}}
+	}
+	if isVariant {
+		h := 0
+		for _, r := range settings {
+			h = h*31 + int(r)
+		}
+		s.dashes = variantDashes[(h%len(variantDashes)+len(variantDashes))%len(variantDashes)]
+	}
+	return s
+}
+
+// variantDashes tell a model's variants apart from it and each other.
+var variantDashes = [][]vg.Length{
+	{vg.Points(1), vg.Points(2)},
+	{vg.Points(10), vg.Points(3)},
+	{vg.Points(5), vg.Points(2), vg.Points(1), vg.Points(2)},
+	{vg.Points(3), vg.Points(5)},
 }
 
 // WriteCharts writes the SVG charts into dir and returns them in order.

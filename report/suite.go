@@ -23,13 +23,13 @@ type Row struct {
 	// P999 are the spread of each repetition's own percentile.
 	Latency        results.Percentiles
 	P50, P99, P999 Stat
-	CPUPerRep      Stat  // server CPU ns per reply (N = 0: not measured)
+	CPUPerRep      Stat // server CPU ns per reply (N = 0: not measured)
 	// CPUShare is the server's CPU as a percentage of the CPUs it was
 	// given: a model that never sleeps shows 100 at any load.
 	CPUShare Stat
-	MaxRSS         int64 // largest over repetitions (0: not measured)
-	Threads        int   // largest over repetitions (0: not measured)
-	Syscalls       Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
+	MaxRSS   int64 // largest over repetitions (0: not measured)
+	Threads  int   // largest over repetitions (0: not measured)
+	Syscalls Stat  // server system calls per reply, kernel-counted over the window (N = 0: not counted)
 	// ByName is the server's system calls per reply by call, the median
 	// over repetitions ("other": the rest); ByNameWhy says why not.
 	ByName    map[string]float64

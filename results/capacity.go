@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"iobench/servers"
 )
 
 // SLO is a latency target: a percentile of the corrected latency (timed
@@ -110,9 +112,10 @@ type Step struct {
 // Capacity is how much load one model carries at one scenario before the
 // target breaks: a knee per search, their median and range.
 type Capacity struct {
-	Model    string   `json:"model"`
-	Scenario Scenario `json:"scenario"`
-	SLO      SLO      `json:"slo"`
+	Model    string        `json:"model"` // the variant's spelling, as Cell.Model
+	Variant  *servers.Spec `json:"variant,omitempty"`
+	Scenario Scenario      `json:"scenario"`
+	SLO      SLO           `json:"slo"`
 	// ClosedLoop is the closed-loop throughput at the same connections
 	// (the probe the search starts from): about the most it can carry.
 	ClosedLoop float64 `json:"closed_loop"`

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"iobench/servers"
 )
 
 // Suite is one `iobench run`: the matrix it was asked for and every cell,
@@ -64,9 +66,17 @@ type ModelInfo struct {
 }
 
 // Model returns the facts of model name, if the suite has them.
+// A variant's name (epoll:loops=4) finds its model's facts.
 func (s *Suite) Model(name string) (ModelInfo, bool) {
+	base := name
+	for _, c := range s.Cells {
+		if c.Model == name {
+			base = c.Spec().Model
+			break
+		}
+	}
 	for _, m := range s.Models {
-		if m.Name == name {
+		if m.Name == base {
 			return m, true
 		}
 	}
@@ -107,7 +117,11 @@ type SuiteConfig struct {
 
 // Cell is one model × scenario × repetition.
 type Cell struct {
-	Model string `json:"model"`
+	// Model is the variant's spelling (epoll, epoll:loops=4): what tables
+	// and comparisons key by. Variant is the same as typed values: the
+	// model and its settings (absent in results older than variants).
+	Model   string        `json:"model"`
+	Variant *servers.Spec `json:"variant,omitempty"`
 	Scenario
 	Rep int `json:"rep"` // 1-based repetition
 	// Skipped says why the cell could not run (not a failure).
@@ -133,6 +147,15 @@ type Cell struct {
 	Superseded bool `json:"superseded,omitempty"`
 	// Attempt is which measurement of the repetition this is (0: the first).
 	Attempt int `json:"attempt,omitempty"`
+}
+
+// Spec is the cell's variant: as recorded, or (older results) the plain
+// model its name is.
+func (c Cell) Spec() servers.Spec {
+	if c.Variant != nil {
+		return *c.Variant
+	}
+	return servers.Spec{Model: c.Model}
 }
 
 // ServerFault reports whether the cell failed in a way only the server

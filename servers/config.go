@@ -27,21 +27,8 @@ type Config struct {
 	Addr   string // host:port to bind; port 0 picks a free one
 	MaxMsg int    // bytes read at once per connection, the bound on what it holds
 	Work   Work   // simulated backend work per read, before the reply
-	Loops  int    // epoll: event loops sharing the port with SO_REUSEPORT
-	Edge   bool   // epoll: edge-triggered instead of level-triggered
-	// Workers: iouring hands completions to this many worker goroutines
-	// (IOCP style), 0 handles them on the ring's thread; iocp runs this many
-	// GetQueuedCompletionStatus workers, 0 meaning one per CPU.
-	Workers int
-	// BufRing: iouring receives into provided buffers (a registered buffer
-	// ring, Linux 5.19) instead of one buffer per connection.
-	BufRing bool
-	// Recv: how iouring receives — multishot where the kernel has it
-	// (RecvAuto), or one recv per message (RecvSingle, the textbook loop).
-	Recv RecvMode
-	// MaxThreads caps the blocking model's connection threads: past it a
-	// new connection is refused (closed and counted), never a crash.
-	MaxThreads int
+	// Settings are the variant's tunables (variant.go).
+	Settings
 	// Logf receives one-line notices (refused connections); nil drops them.
 	Logf func(format string, args ...any)
 }
@@ -65,28 +52,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// check rejects settings the model would silently ignore.
+// check rejects settings the model would silently ignore (Spec.Check)
+// and a read buffer out of range.
 func (c Config) check(m Model) error {
-	if c.Loops > 1 && !slices.Contains(m.Tunables, "loops") {
-		return fmt.Errorf("servers: %w: loops applies only to epoll, not %s", ErrConfig, m.Name)
-	}
-	if c.Edge && !slices.Contains(m.Tunables, "edge") {
-		return fmt.Errorf("servers: %w: edge applies only to epoll, not %s", ErrConfig, m.Name)
-	}
-	if c.MaxThreads > 0 && !slices.Contains(m.Tunables, "max-threads") {
-		return fmt.Errorf("servers: %w: max-threads applies only to blocking, not %s", ErrConfig, m.Name)
-	}
-	if c.Workers > 0 && !slices.Contains(m.Tunables, "workers") {
-		return fmt.Errorf("servers: %w: workers applies only to iouring and iocp, not %s", ErrConfig, m.Name)
-	}
-	if c.BufRing && !slices.Contains(m.Tunables, "buf-ring") {
-		return fmt.Errorf("servers: %w: buf-ring applies only to iouring, not %s", ErrConfig, m.Name)
-	}
-	if c.Recv != RecvAuto && !slices.Contains(m.Tunables, "recv") {
-		return fmt.Errorf("servers: %w: recv applies only to iouring, not %s", ErrConfig, m.Name)
-	}
-	if c.Recv == RecvMultishot && c.Workers > 0 {
-		return fmt.Errorf("servers: %w: iouring's workers take single-shot completions: recv multishot needs workers 0", ErrConfig)
+	if err := (Spec{Model: m.Name, Settings: c.Settings}).Check(); err != nil {
+		return err
 	}
 	if c.MaxMsg < 0 || c.MaxMsg > 64<<20 {
 		return fmt.Errorf("servers: %w: max-msg %d out of range (1 to %d bytes)", ErrConfig, c.MaxMsg, 64<<20)

@@ -23,17 +23,17 @@ func TestConformance(t *testing.T) {
 		model string
 		cfg   servers.Config
 	}{
-		{"epoll-edge", "epoll", servers.Config{Edge: true}},
-		{"epoll-loops2", "epoll", servers.Config{Loops: 2}},
-		{"epoll-edge-smallbuf", "epoll", servers.Config{Edge: true, MaxMsg: 1000}},
+		{"epoll-edge", "epoll", servers.Config{Settings: servers.Settings{Edge: true}}},
+		{"epoll-loops2", "epoll", servers.Config{Settings: servers.Settings{Loops: 2}}},
+		{"epoll-edge-smallbuf", "epoll", servers.Config{MaxMsg: 1000, Settings: servers.Settings{Edge: true}}},
 		{"poll-smallbuf", "poll", servers.Config{MaxMsg: 1000}},
-		{"iouring-workers2", "iouring", servers.Config{Workers: 2}},
+		{"iouring-workers2", "iouring", servers.Config{Settings: servers.Settings{Workers: 2}}},
 		{"iouring-smallbuf", "iouring", servers.Config{MaxMsg: 1000}},
-		{"iouring-single", "iouring", servers.Config{Recv: servers.RecvSingle}},
-		{"iouring-single-bufring", "iouring", servers.Config{Recv: servers.RecvSingle, BufRing: true}},
-		{"iouring-bufring-workers2", "iouring", servers.Config{BufRing: true, Workers: 2, MaxMsg: 1000}},
-		{"iouring-multishot-smallbuf", "iouring", servers.Config{Recv: servers.RecvMultishot, MaxMsg: 1000}},
-		{"iocp-workers1", "iocp", servers.Config{Workers: 1}},
+		{"iouring-single", "iouring", servers.Config{Settings: servers.Settings{Recv: servers.RecvSingle}}},
+		{"iouring-single-bufring", "iouring", servers.Config{Settings: servers.Settings{Recv: servers.RecvSingle, BufRing: true}}},
+		{"iouring-bufring-workers2", "iouring", servers.Config{MaxMsg: 1000, Settings: servers.Settings{BufRing: true, Workers: 2}}},
+		{"iouring-multishot-smallbuf", "iouring", servers.Config{MaxMsg: 1000, Settings: servers.Settings{Recv: servers.RecvMultishot}}},
+		{"iocp-workers1", "iocp", servers.Config{Settings: servers.Settings{Workers: 1}}},
 		{"overlapped-smallbuf", "overlapped", servers.Config{MaxMsg: 1000}},
 	} {
 		t.Run(v.name, func(t *testing.T) {

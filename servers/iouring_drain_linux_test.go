@@ -15,7 +15,7 @@ func TestIOUringDrains(t *testing.T) {
 	}
 	for _, workers := range []int{0, 2} {
 		before := leaked.count()
-		srv, err := Open("iouring", Config{Addr: "127.0.0.1:0", Workers: workers})
+		srv, err := Open("iouring", Config{Addr: "127.0.0.1:0", Settings: Settings{Workers: workers}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestIOUringBufRingStarved(t *testing.T) {
 		name string
 		cfg  servers.Config
 	}{
-		{"single", servers.Config{Recv: servers.RecvSingle, BufRing: true}},
+		{"single", servers.Config{Settings: servers.Settings{Recv: servers.RecvSingle, BufRing: true}}},
 		// Multishot: every connection's recv ends with ENOBUFS but the
 		// one holding the buffer, and must be armed again when it is back.
 		{"multishot", servers.Config{}},

@@ -102,7 +102,7 @@ func TestSelectPastFDSetSize(t *testing.T) {
 // a runtime crash.
 func TestBlockingThreadLimit(t *testing.T) {
 	var log logSink
-	srv := servertest.Start(t, factory("blocking", servers.Config{MaxThreads: 3, Logf: log.logf}), servers.Config{})
+	srv := servertest.Start(t, factory("blocking", servers.Config{Logf: log.logf, Settings: servers.Settings{MaxThreads: 3}}), servers.Config{})
 	var held []net.Conn
 	for range 3 {
 		c := servertest.Dial(t, srv.Addr())
@@ -231,13 +231,13 @@ func mapKeys(m map[string]uint64) []string {
 // port, but must not let a second server take half of another's
 // connections: a busy port is refused with or without --loops.
 func TestReusePortRefusesBusyPort(t *testing.T) {
-	first, err := servers.Open("epoll", servers.Config{Addr: "127.0.0.1:0", Loops: 2})
+	first, err := servers.Open("epoll", servers.Config{Addr: "127.0.0.1:0", Settings: servers.Settings{Loops: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
 	for _, loops := range []int{1, 2} {
-		second, err := servers.Open("epoll", servers.Config{Addr: first.Addr(), Loops: loops})
+		second, err := servers.Open("epoll", servers.Config{Addr: first.Addr(), Settings: servers.Settings{Loops: loops}})
 		if err == nil {
 			second.Close()
 			t.Errorf("a second epoll server (loops %d) bound %s, already held by the first", loops, first.Addr())

@@ -55,7 +55,7 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("addr %q: %v; want an error containing %q", tc.addr, err, tc.want)
 		}
 	}
-	if _, err := servers.Open("gonet", servers.Config{Edge: true}); err == nil {
+	if _, err := servers.Open("gonet", servers.Config{Settings: servers.Settings{Edge: true}}); err == nil {
 		t.Error("--edge on gonet was accepted; want an error")
 	}
 	for _, a := range servers.List() {

@@ -102,9 +102,10 @@ func TestAgentTwoHosts(t *testing.T) {
 		t.Errorf("wrong token: %v\n%s", err, out)
 	}
 
-	// A real run across the two hosts.
 	good := filepath.Join(dir, "good")
-	out, err = in(t, cliNS, "run", "--agent", addr, "--token-file", token, "--models", "epoll,gonet", "--conns", "1,4", "--repeat", "1",
+	// A real run across the two hosts, a variant among the models: its
+	// settings travel typed to the agent and back into the results.
+	out, err = in(t, cliNS, "run", "--agent", addr, "--token-file", token, "--models", "epoll:edge:loops=2,gonet", "--conns", "1,4", "--repeat", "1",
 		"--duration", "300ms", "--warmup", "100ms", "--out", good, "--quiet").CombinedOutput()
 	if err != nil {
 		t.Fatalf("run --agent: %v\n%s", err, out)
@@ -116,6 +117,9 @@ func TestAgentTwoHosts(t *testing.T) {
 	counted := slices.DeleteFunc(slices.Clone(s.Cells), func(c results.Cell) bool { return !c.Counted() })
 	if len(counted) != 4 || s.ServerEnvironment == nil || !strings.Contains(s.Network, "over a network") {
 		t.Fatalf("%d cells counted, server environment %v, network %q", len(counted), s.ServerEnvironment, s.Network)
+	}
+	if v := counted[0].Spec(); counted[0].Model != "epoll:edge:loops=2" || v.Model != "epoll" || !v.Settings.Edge || v.Settings.Loops != 2 {
+		t.Errorf("first cell %q recorded as %+v; want epoll with edge and 2 loops", counted[0].Model, v)
 	}
 	for _, c := range counted {
 		if !c.Measured() || c.Run.Replies == 0 || c.Server == nil || !c.Server.ExitedCleanly || noCPU(c) ||

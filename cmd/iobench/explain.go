@@ -82,7 +82,7 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 	}
 	conns := slices.Compact([]int{1, f.conns})
 	cfg := matrix.Config{
-		Models: []string{model}, Conns: conns, Sizes: []int{64}, Works: []string{"none"}, Mode: loadgen.Closed, Depth: 1,
+		Models: []servers.Spec{{Model: model}}, Conns: conns, Sizes: []int{64}, Works: []string{"none"}, Mode: loadgen.Closed, Depth: 1,
 		Duration: f.duration, Warmup: 300 * time.Millisecond, Repeat: 1, Retries: 1, Version: buildinfo.Version(),
 		Host: matrix.Launcher{Cmd: []string{exe}},
 		Logf: func(format string, args ...any) {

@@ -24,7 +24,7 @@ func newListCmd() *cobra.Command {
 				return listJSON(cmd.OutOrStdout())
 			}
 			t := report.NewTable(cmd.OutOrStdout())
-			t.Header("Model", "Mechanism", "OS", "Available here", "How it works")
+			t.Header("Model", "Mechanism", "OS", "Available here", "Settings (--models epoll:edge:loops=2)", "How it works")
 			for _, a := range servers.List() {
 				avail := "yes"
 				if !a.Available {
@@ -34,7 +34,7 @@ func newListCmd() *cobra.Command {
 				if a.Impl != "" {
 					how += "; here: " + a.Impl
 				}
-				if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), avail, how); err != nil {
+				if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), avail, a.SettingsSyntax(), how); err != nil {
 					return err
 				}
 			}

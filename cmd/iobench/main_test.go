@@ -66,7 +66,7 @@ func fakeServe(kind string, args []string) {
 	if err != nil {
 		os.Exit(1)
 	}
-	fmt.Println(serveproto.Line(ln.Addr().String(), model))
+	fmt.Println(serveproto.Line(ln.Addr().String(), servers.Spec{Model: model}))
 	if d, ok := strings.CutPrefix(kind, "die:"); ok {
 		after, _ := time.ParseDuration(d)
 		time.AfterFunc(after, func() {
@@ -185,7 +185,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve"}, 2, "--model is required"},
 		{[]string{"serve", "--model", "epoll", "--work", "cpu:fast"}, 2, "bad work"},
 		{[]string{"serve", "--model", "gonet", "--addr", "nowhere"}, 2, "want HOST:PORT"},
-		{[]string{"serve", "--model", "gonet", "--edge"}, 2, "edge applies only to epoll"},
+		{[]string{"serve", "--model", "gonet", "--edge"}, 2, "gonet has no setting edge"},
 		{[]string{"serve", "--model", "epoll", "--loops", "0"}, 2, "--loops"},
 		{[]string{"serve", "--bogus"}, 2, "unknown flag"},
 		{[]string{"nosuch"}, 2, "unknown command"},
@@ -200,9 +200,13 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--repeat", "0"}, 2, "--repeat 0"},
 		{[]string{"run", "--models", "nosuch"}, 2, "unknown model"},
 		{[]string{"compare", "a", "b", "--threshold", "0.05"}, 2, "ambiguous: write 5%"},
-		{[]string{"serve", "--model", "blocking", "--max-threads", "-1"}, 2, "--max-threads must not be negative"},
+		{[]string{"serve", "--model", "blocking", "--max-threads", "-1"}, 2, "--max-threads -1: want at least 1"},
 		{[]string{"run", "--models", "select", "--conns", "5000"}, 2, "every cell would be skipped"},
 		{[]string{"run", "--slo", "p98=1ms"}, 2, "--slo: bad latency target"},
+		{[]string{"run", "--models", "epoll:workers=2"}, 2, `epoll has no setting "workers"`},
+		{[]string{"run", "--models", "gonet:loops=2"}, 2, `gonet has no setting "loops"`},
+		{[]string{"run", "--models", "epoll:loops=0"}, 2, "loops=0: want loops=N with 1 ≤ N ≤ 1024"},
+		{[]string{"serve", "--model", "epoll:loops=2", "--edge"}, 2, "give the settings one way"},
 		{[]string{"run", "--slo", "p99=fast"}, 2, "the bound is not a duration"},
 		{[]string{"run", "--slo", "p99=1ms", "--searches", "0"}, 2, "--searches 0"},
 		{[]string{"run", "--slo", "none", "--at-rate", "1000"}, 2, "--at-rate needs --slo"},
@@ -238,7 +242,7 @@ func TestServe(t *testing.T) {
 			}
 			addr, name, ok := serveproto.ParseLine(strings.TrimSuffix(line, "\n"))
 			if !ok || name != model || !strings.HasPrefix(addr, "127.0.0.1:") {
-				t.Fatalf("first line %q; want %q (serve binds 127.0.0.1 by default)", line, serveproto.Line("127.0.0.1:PORT", model))
+				t.Fatalf("first line %q; want %q (serve binds 127.0.0.1 by default)", line, serveproto.Line("127.0.0.1:PORT", servers.Spec{Model: model}))
 			}
 			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {

@@ -286,26 +286,33 @@ func (f *runFlags) capacity(cfg *matrix.Config) error {
 
 // modelList is --models, checked against what the server host has.
 func (f *runFlags) modelList(cfg *matrix.Config) error {
+	names := splitList(f.models)
 	switch {
 	case f.models == "" && cfg.Remote != nil:
-		cfg.Models = cfg.Remote.Models
-		return nil
+		names = cfg.Remote.Models
 	case f.models == "":
-		cfg.Models = servers.AvailableNames()
-		return nil
+		names = servers.AvailableNames()
 	}
-	for _, m := range splitList(f.models) {
+	for _, m := range names {
+		// A variant (epoll:loops=4) is parsed here, once, into its typed
+		// settings; its one spelling keys every table from here on.
+		v, err := servers.ParseSpec(m)
+		if err != nil {
+			return usageErr("run: --models: %v", err)
+		}
 		switch {
 		case cfg.Remote != nil:
-			if !slices.Contains(cfg.Remote.Models, m) {
-				return usageErr("run: model %q is not available on the server host %s (have: %s)", m, cfg.Remote.Environment.Host, strings.Join(cfg.Remote.Models, ", "))
+			if !slices.Contains(cfg.Remote.Models, v.Model) {
+				return usageErr("run: model %q is not available on the server host %s (have: %s)", v.Model, cfg.Remote.Environment.Host, strings.Join(cfg.Remote.Models, ", "))
 			}
 		default:
-			if _, err := servers.Lookup(m); errors.Is(err, servers.ErrUnknownModel) {
+			if _, err := servers.Lookup(v.Model); errors.Is(err, servers.ErrUnknownModel) {
 				return usageErr("run: %v", err)
 			}
 		}
-		cfg.Models = append(cfg.Models, m)
+		if !slices.ContainsFunc(cfg.Models, func(w servers.Spec) bool { return w.String() == v.String() }) {
+			cfg.Models = append(cfg.Models, v)
+		}
 	}
 	return nil
 }

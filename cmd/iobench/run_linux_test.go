@@ -566,3 +566,41 @@ func TestRunCapacity(t *testing.T) {
 		t.Errorf("report.md has no capacity table or chart (%v)", err)
 	}
 }
+
+// TestRunVariants: variants are matrix members — a row each, keyed by
+// their one spelling, each cell's settings recorded typed — and the
+// server child really runs the settings (an epoll child with 2 loops
+// says so in its listening line, which the runner checks).
+func TestRunVariants(t *testing.T) {
+	out := t.TempDir()
+	models := []string{"epoll", "epoll:edge", "epoll:loops=2", "iouring", "iouring:recv=single"}
+	b, err := iobench(t, "run", "--models", strings.Join(models, ","), "--conns", "4", "--repeat", "1",
+		"--duration", "150ms", "--warmup", "50ms", "--out", out, "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, b)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]servers.Settings{"epoll": {}, "epoll:edge": {Edge: true}, "epoll:loops=2": {Loops: 2}, "iouring": {}, "iouring:recv=single": {Recv: servers.RecvSingle}}
+	got := map[string]bool{}
+	for _, c := range s.Cells {
+		if c.Skipped != "" {
+			t.Logf("%s skipped: %s", c.Model, c.Skipped)
+			got[c.Model] = true
+			continue
+		}
+		v := c.Spec()
+		if c.Variant == nil || v.Settings != want[c.Model] || !strings.HasPrefix(c.Model, v.Model) {
+			t.Errorf("cell %q recorded as %+v; want settings %+v", c.Model, c.Variant, want[c.Model])
+		}
+		if !c.Measured() || c.Run.Replies == 0 {
+			t.Errorf("%s: %s", c.Model, c.Error)
+		}
+		got[c.Model] = true
+	}
+	if len(got) != len(models) || !slices.Equal(s.Config.Models, models) {
+		t.Errorf("rows %v, config models %v; want the %d variants apart", got, s.Config.Models, len(models))
+	}
+}

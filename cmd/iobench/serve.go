@@ -45,7 +45,7 @@ with the real port when --addr asks for port 0. Notices go to stderr.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "", "IO model to serve (see iobench list)")
+	fl.StringVar(&f.model, "model", "", "IO model to serve (see iobench list), or a variant spelled as run's --models does (epoll:edge:loops=2)")
 	fl.StringVar(&f.cfg.Addr, "addr", servers.DefaultAddr, "address to listen on; port 0 picks a free one")
 	fl.IntVar(&f.cfg.Loops, "loops", 1, "epoll: event loops sharing the port (SO_REUSEPORT)")
 	fl.BoolVar(&f.cfg.Edge, "edge", false, "epoll: edge-triggered instead of level-triggered")
@@ -75,11 +75,8 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	if f.cfg.Workers < 0 {
 		return usageErr("serve: --workers must not be negative")
 	}
-	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads == 0 {
-		return usageErr("serve: --max-threads 0: want at least 1 (leave it out for the default, %d)", servers.DefaultMaxThreads)
-	}
-	if f.cfg.MaxThreads < 0 {
-		return usageErr("serve: --max-threads must not be negative (0 means the default, %d)", servers.DefaultMaxThreads)
+	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads < 1 {
+		return usageErr("serve: --max-threads %d: want at least 1 (leave it out for the default, %d)", f.cfg.MaxThreads, servers.DefaultMaxThreads)
 	}
 	if f.cfg.MaxMsg < 1 {
 		return usageErr("serve: --max-msg must be at least 1 byte")
@@ -88,11 +85,29 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	if f.cfg.Recv, err = servers.ParseRecvMode(f.recv); err != nil {
 		return usageErr("serve: --recv: %v", err)
 	}
+	// --model may spell a variant (epoll:loops=4): its settings, or the
+	// flags', never both.
+	spec, err := servers.ParseSpec(f.model)
+	if err != nil {
+		return usageErr("serve: --model: %v", err)
+	}
+	if spec.IsVariant() {
+		for _, name := range []string{"loops", "edge", "workers", "recv", "buf-ring", "max-threads"} {
+			if cmd.Flags().Changed(name) {
+				return usageErr("serve: --model %s and --%s: give the settings one way", f.model, name)
+			}
+		}
+		f.cfg.Settings = spec.Settings
+	}
+	spec = servers.Spec{Model: spec.Model, Settings: f.cfg.Settings}
+	if err := spec.Check(); err != nil {
+		return usageErr("serve: %v", err)
+	}
 	stderr := cmd.ErrOrStderr()
 	f.cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(stderr, "iobench serve: "+format+"\n", args...)
 	}
-	srv, err := servers.Open(f.model, f.cfg)
+	srv, err := servers.Open(spec.Model, f.cfg)
 	if errors.Is(err, servers.ErrUnknownModel) || errors.Is(err, servers.ErrConfig) {
 		return &exitError{code: 2, err: err}
 	}
@@ -100,7 +115,7 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 		return err
 	}
 	defer srv.Close()
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), serveproto.Line(srv.Addr(), f.model)); err != nil {
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), serveproto.Line(srv.Addr(), spec)); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

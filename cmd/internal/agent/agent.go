@@ -22,6 +22,7 @@ import (
 
 	"iobench/cmd/internal/matrix"
 	"iobench/results"
+	"iobench/servers"
 )
 
 // Protocol paths.
@@ -57,8 +58,11 @@ type SessionReply struct {
 // StartRequest asks for a server.
 type StartRequest struct {
 	Model string `json:"model"`
-	Work  string `json:"work"`
-	CPUs  []int  `json:"cpus,omitempty"`
+	// Settings are the variant's (servers.Settings, typed); absent: the
+	// model's defaults.
+	Settings servers.Settings `json:"settings"`
+	Work     string           `json:"work"`
+	CPUs     []int            `json:"cpus,omitempty"`
 }
 
 // StartReply is a started server.

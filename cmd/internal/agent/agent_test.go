@@ -14,6 +14,7 @@ import (
 
 	"iobench/cmd/internal/matrix"
 	"iobench/results"
+	"iobench/servers"
 )
 
 func newTestAgent(t *testing.T, token string) (*Agent, *httptest.Server) {
@@ -49,11 +50,11 @@ func TestAgentRefusals(t *testing.T) {
 		spec matrix.Spec
 		want string
 	}{
-		{matrix.Spec{Model: "nosuch", Work: "none"}, "unknown model"},
-		{matrix.Spec{Model: "gonet", Work: "fast"}, "bad work"},
-		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{4000}}, "CPU 4000"},
-		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{-64}}, "CPU -64 does not exist"},
-		{matrix.Spec{Model: "gonet", Work: "none", CPUs: []int{-1}}, "CPU -1 does not exist"},
+		{matrix.Spec{Variant: servers.Spec{Model: "nosuch"}, Work: "none"}, "unknown model"},
+		{matrix.Spec{Variant: servers.Spec{Model: "gonet"}, Work: "fast"}, "bad work"},
+		{matrix.Spec{Variant: servers.Spec{Model: "gonet"}, Work: "none", CPUs: []int{4000}}, "CPU 4000"},
+		{matrix.Spec{Variant: servers.Spec{Model: "gonet"}, Work: "none", CPUs: []int{-64}}, "CPU -64 does not exist"},
+		{matrix.Spec{Variant: servers.Spec{Model: "gonet"}, Work: "none", CPUs: []int{-1}}, "CPU -1 does not exist"},
 	} {
 		if _, err := c.Start(ctx, tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("start %+v: %v; want %q", tc.spec, err, tc.want)

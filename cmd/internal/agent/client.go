@@ -212,7 +212,7 @@ func (c *Client) Loopback() bool {
 // Start asks the agent for a server.
 func (c *Client) Start(ctx context.Context, spec matrix.Spec) (matrix.Server, error) {
 	var r StartReply
-	if err := c.call(ctx, http.MethodPost, pathServers, StartRequest{Model: spec.Model, Work: spec.Work, CPUs: spec.CPUs}, &r); err != nil {
+	if err := c.call(ctx, http.MethodPost, pathServers, StartRequest{Model: spec.Variant.Model, Settings: spec.Variant.Settings, Work: spec.Work, CPUs: spec.CPUs}, &r); err != nil {
 		return nil, err
 	}
 	return &remote{c: c, id: r.ID, addr: r.Addr}, nil

@@ -247,6 +247,11 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	variant := servers.Spec{Model: req.Model, Settings: req.Settings}
+	if err := variant.Check(); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	work, err := servers.ParseWork(req.Work)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
@@ -271,7 +276,7 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, "can't tell which address the runner reached")
 		return
 	}
-	srv, err := a.Launcher.Start(r.Context(), matrix.Spec{Model: req.Model, Work: req.Work, Addr: net.JoinHostPort(host, "0"), CPUs: req.CPUs})
+	srv, err := a.Launcher.Start(r.Context(), matrix.Spec{Variant: variant, Work: req.Work, Addr: net.JoinHostPort(host, "0"), CPUs: req.CPUs})
 	if err != nil {
 		fail(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -290,7 +295,7 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprint(a.next)
 	a.servers[id] = srv
 	a.mu.Unlock()
-	a.logf("session %s: started server %s (%s, work %q, cpus %v) on %s", sess, id, req.Model, req.Work, req.CPUs, srv.Addr())
+	a.logf("session %s: started server %s (%s, work %q, cpus %v) on %s", sess, id, variant, req.Work, req.CPUs, srv.Addr())
 	reply(w, http.StatusOK, StartReply{ID: id, Addr: srv.Addr()})
 }
 

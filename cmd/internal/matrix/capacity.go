@@ -120,12 +120,12 @@ func runCapacity(ctx context.Context, cfg Config, suite *results.Suite) {
 	for _, work := range cfg.Works {
 		for _, size := range cfg.Sizes {
 			for _, conns := range cc.Conns {
-				for _, model := range cfg.Models {
+				for _, v := range cfg.Models {
 					sc := results.Scenario{Mode: string(loadgen.Rate), Conns: conns, Size: size, Work: work, Depth: 1}
-					if skipReason(cfg.Remote, model, conns) != "" {
+					if skipReason(cfg.Remote, v, conns) != "" {
 						continue
 					}
-					c := &results.Capacity{Model: model, Scenario: sc, SLO: cc.SLO}
+					c := &results.Capacity{Model: v.String(), Variant: variantOf(v), Scenario: sc, SLO: cc.SLO}
 					searches = append(searches, &search{cap: c, k: 1, total: max(1, cc.Searches)})
 				}
 			}
@@ -174,7 +174,7 @@ func runCapacity(ctx context.Context, cfg Config, suite *results.Suite) {
 // probe is the model's closed-loop throughput at the scenario: where
 // the ramp starts (half of it) and the most it could carry.
 func probe(ctx context.Context, cfg Config, c *results.Capacity) float64 {
-	cell := results.Cell{Model: c.Model, Rep: 0, Scenario: c.Scenario}
+	cell := results.Cell{Model: c.Model, Variant: c.Variant, Rep: 0, Scenario: c.Scenario}
 	cell.Mode, cell.Rate = string(loadgen.Closed), 0
 	pc := stepConfig(cfg, loadgen.Closed)
 	runCell(ctx, pc, &cell, &watcher{cpus: watchedCPUs(cfg)})
@@ -198,7 +198,7 @@ func measureStep(ctx context.Context, cfg Config, c *results.Capacity, rate floa
 	sc := stepConfig(cfg, loadgen.Rate)
 	var st results.Step
 	for attempt := 0; attempt <= cfg.Retries; attempt++ {
-		cell := results.Cell{Model: c.Model, Scenario: c.Scenario, Attempt: attempt}
+		cell := results.Cell{Model: c.Model, Variant: c.Variant, Scenario: c.Scenario, Attempt: attempt}
 		cell.Rate = rate
 		w := &watcher{cpus: watchedCPUs(cfg)}
 		runCell(ctx, sc, &cell, w)

@@ -16,14 +16,15 @@ import (
 	"iobench/cmd/internal/serveproto"
 	"iobench/internal/perfcount"
 	"iobench/results"
+	"iobench/servers"
 )
 
 // Spec is what a server is started for.
 type Spec struct {
-	Model string
-	Work  string
-	Addr  string // HOST:PORT to bind; port 0 picks a free one
-	CPUs  []int  // nil: not pinned
+	Variant servers.Spec // the model and its settings
+	Work    string
+	Addr    string // HOST:PORT to bind; port 0 picks a free one
+	CPUs    []int  // nil: not pinned
 }
 
 // Launcher starts `iobench serve` children on this machine: Cmd runs
@@ -66,7 +67,7 @@ func (l Launcher) Start(ctx context.Context, spec Spec) (Server, error) {
 
 func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	args := append([]string{}, l.Cmd[1:]...)
-	args = append(args, serveproto.Request{Model: spec.Model, Addr: spec.Addr, Work: spec.Work, StopOnEOF: stopByStdin}.Args()...)
+	args = append(args, serveproto.Request{Variant: spec.Variant, Addr: spec.Addr, Work: spec.Work, StopOnEOF: stopByStdin}.Args()...)
 	cmd := exec.Command(l.Cmd[0], args...)
 	cmd.Env = append(os.Environ(), l.Env...)
 	cmd.SysProcAttr = childAttr()
@@ -81,7 +82,7 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	s := &Child{cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := startPinned(cmd, spec.CPUs); err != nil {
-		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Model, err)
+		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Variant, err)
 	}
 	go func() {
 		s.werr = cmd.Wait()
@@ -102,16 +103,16 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 		addr, model, parsed := serveproto.ParseLine(line)
 		if !ok || !parsed {
 			s.kill()
-			return nil, fmt.Errorf("matrix: the %s server did not start: %s", spec.Model, firstLine(s.stderr.String(), line))
+			return nil, fmt.Errorf("matrix: the %s server did not start: %s", spec.Variant, firstLine(s.stderr.String(), line))
 		}
-		if model != spec.Model {
+		if model != spec.Variant.String() {
 			s.kill()
-			return nil, fmt.Errorf("matrix: asked for the %s model, the child serves %s", spec.Model, model)
+			return nil, fmt.Errorf("matrix: asked for the %s model, the child serves %s", spec.Variant, model)
 		}
 		s.addr = addr
 	case <-time.After(10 * time.Second):
 		s.kill()
-		return nil, fmt.Errorf("matrix: the %s server printed no listening line within 10s", spec.Model)
+		return nil, fmt.Errorf("matrix: the %s server printed no listening line within 10s", spec.Variant)
 	case <-ctx.Done():
 		s.kill()
 		return nil, ctx.Err()

@@ -21,7 +21,8 @@ import (
 
 // Config is the matrix.
 type Config struct {
-	Models    []string
+	// Models are the variants run: a model and its settings each.
+	Models    []servers.Spec
 	Conns     []int
 	Sizes     []int
 	Works     []string
@@ -161,7 +162,7 @@ func newSuite(cfg Config) *results.Suite {
 		Schema: results.SchemaVersion, Kind: "suite",
 		Environment: results.CurrentEnvironment(cfg.Version),
 		Config: results.SuiteConfig{
-			Models: cfg.Models, Conns: cfg.Conns, Sizes: cfg.Sizes, Works: cfg.Works,
+			Models: cfg.modelNames(), Conns: cfg.Conns, Sizes: cfg.Sizes, Works: cfg.Works,
 			Mode: string(cfg.Mode), Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
 			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
@@ -237,7 +238,18 @@ func (cfg Config) modelFacts() []results.ModelInfo {
 	if cfg.Remote != nil && len(cfg.Remote.Facts) > 0 {
 		facts = cfg.Remote.Facts
 	}
-	return slices.DeleteFunc(slices.Clone(facts), func(m results.ModelInfo) bool { return !slices.Contains(cfg.Models, m.Name) })
+	return slices.DeleteFunc(slices.Clone(facts), func(m results.ModelInfo) bool {
+		return !slices.ContainsFunc(cfg.Models, func(v servers.Spec) bool { return v.Model == m.Name })
+	})
+}
+
+// modelNames are the variants' spellings, as results record them.
+func (cfg Config) modelNames() []string {
+	var names []string
+	for _, v := range cfg.Models {
+		names = append(names, v.String())
+	}
+	return names
 }
 
 // ModelFacts is what this build's models say about themselves, every one
@@ -267,12 +279,12 @@ func planRound(cfg Config, rep int) []results.Cell {
 		for _, work := range cfg.Works {
 			for _, size := range cfg.Sizes {
 				for _, conns := range cfg.Conns {
-					for _, model := range cfg.Models {
-						c := results.Cell{Model: model, Rep: rep, Scenario: results.Scenario{
+					for _, v := range cfg.Models {
+						c := results.Cell{Model: v.String(), Variant: variantOf(v), Rep: rep, Scenario: results.Scenario{
 							Mode: string(cfg.Mode), Conns: conns, Size: size, Work: work,
 							Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
 						}}
-						c.Skipped = skipReason(cfg.Remote, model, conns+cfg.IdleConns)
+						c.Skipped = skipReason(cfg.Remote, v, conns+cfg.IdleConns)
 						cells = append(cells, c)
 					}
 				}
@@ -282,15 +294,18 @@ func planRound(cfg Config, rep int) []results.Cell {
 	return cells
 }
 
+// variantOf is what a cell records of its variant.
+func variantOf(v servers.Spec) *servers.Spec { return &v }
+
 // skipReason says why model can't hold n connections here (or on the
 // remote server host), or "".
-func skipReason(remote *Remote, model string, n int) string {
+func skipReason(remote *Remote, variant servers.Spec, n int) string {
 	if remote != nil {
-		if !slices.Contains(remote.Models, model) {
-			return fmt.Sprintf("%s is not available on the server host %s (have: %s)", model, remote.Environment.Host, strings.Join(remote.Models, ", "))
+		if !slices.Contains(remote.Models, variant.Model) {
+			return fmt.Sprintf("%s is not available on the server host %s (have: %s)", variant.Model, remote.Environment.Host, strings.Join(remote.Models, ", "))
 		}
 	} else {
-		v, err := servers.Lookup(model)
+		v, err := servers.Lookup(variant.Model)
 		if err != nil {
 			return err.Error()
 		}
@@ -307,7 +322,7 @@ func skipReason(remote *Remote, model string, n int) string {
 
 // runCell starts the server, runs the load, stops the server, and fills c.
 func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
-	srv, err := cfg.Host.Start(ctx, Spec{Model: c.Model, Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
+	srv, err := cfg.Host.Start(ctx, Spec{Variant: c.Spec(), Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
 	if err != nil {
 		c.Error = err.Error()
 		return

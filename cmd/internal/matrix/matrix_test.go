@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"iobench/results"
+	"iobench/servers"
 )
 
 // TestPlanInterleaves: repetitions run as rounds (A B A B), never a
 // model's repetitions back to back, and a model the server host lacks is
 // planned skipped, saying so.
 func TestPlanInterleaves(t *testing.T) {
-	cfg := Config{Models: []string{"epoll", "poll", "nosuch"}, Conns: []int{1, 10}, Sizes: []int{64}, Works: []string{"none"}, Repeat: 3,
+	cfg := Config{Models: []servers.Spec{{Model: "epoll"}, {Model: "poll"}, {Model: "nosuch"}}, Conns: []int{1, 10}, Sizes: []int{64}, Works: []string{"none"}, Repeat: 3,
 		Remote: &Remote{Models: []string{"epoll", "poll"}, Environment: results.Environment{Host: "far"}}}
 	cells := Plan(cfg)
 	if len(cells) != 3*2*3 {
@@ -35,16 +36,16 @@ func TestPlanInterleaves(t *testing.T) {
 // build's, when its agent sent them, else this build's; only the models
 // run are kept.
 func TestModelFacts(t *testing.T) {
-	local := Config{Models: []string{"epoll"}}.modelFacts()
+	local := Config{Models: []servers.Spec{{Model: "epoll"}}}.modelFacts()
 	if len(local) != 1 || local[0].Name != "epoll" || local[0].Summary == "" {
 		t.Fatalf("local facts %+v", local)
 	}
-	remote := Config{Models: []string{"epoll"}, Remote: &Remote{Facts: []results.ModelInfo{
+	remote := Config{Models: []servers.Spec{{Model: "epoll"}}, Remote: &Remote{Facts: []results.ModelInfo{
 		{Name: "epoll", Summary: "the agent's build"}, {Name: "poll", Summary: "not run"}}}}.modelFacts()
 	if len(remote) != 1 || remote[0].Summary != "the agent's build" {
 		t.Errorf("remote facts %+v; want the agent's epoll only", remote)
 	}
-	old := Config{Models: []string{"epoll"}, Remote: &Remote{}}.modelFacts()
+	old := Config{Models: []servers.Spec{{Model: "epoll"}}, Remote: &Remote{}}.modelFacts()
 	if len(old) != 1 || old[0].Summary != local[0].Summary {
 		t.Errorf("facts from an agent that sent none: %+v; want this build's", old)
 	}
@@ -55,7 +56,7 @@ func TestModelFacts(t *testing.T) {
 // wrong name.
 func TestChildWrongModel(t *testing.T) {
 	l := Launcher{Cmd: []string{"sh", "-c", "echo 'listening on 127.0.0.1:1 (model poll)'; exec sleep 30", "sh"}}
-	srv, err := l.Start(context.Background(), Spec{Model: "epoll", Addr: "127.0.0.1:0"})
+	srv, err := l.Start(context.Background(), Spec{Variant: servers.Spec{Model: "epoll"}, Addr: "127.0.0.1:0"})
 	if err == nil {
 		srv.Stop(context.Background(), 0)
 		t.Fatal("a child serving poll was taken for epoll")

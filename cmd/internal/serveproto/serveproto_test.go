@@ -3,24 +3,31 @@ package serveproto
 import (
 	"slices"
 	"testing"
+
+	"iobench/servers"
 )
 
-// TestLine: what a child prints is read back exactly, and nothing else
-// is taken for it.
+// TestLine: what a child prints is read back exactly, variants too, and
+// nothing else is taken for it.
 func TestLine(t *testing.T) {
-	for _, tc := range []struct{ addr, model string }{
-		{"127.0.0.1:40000", "epoll"},
-		{"[::1]:7", "iouring"},
-		{"10.199.0.1:65535", "gonet"},
+	for _, tc := range []struct {
+		addr string
+		v    servers.Spec
+	}{
+		{"127.0.0.1:40000", servers.Spec{Model: "epoll"}},
+		{"[::1]:7", servers.Spec{Model: "iouring", Settings: servers.Settings{Recv: servers.RecvSingle, BufRing: true}}},
+		{"10.199.0.1:65535", servers.Spec{Model: "epoll", Settings: servers.Settings{Loops: 4, Edge: true}}},
+		{"127.0.0.1:1", servers.Spec{Model: "blocking", Settings: servers.Settings{MaxThreads: 100}}},
 	} {
-		addr, model, ok := ParseLine(Line(tc.addr, tc.model))
-		if !ok || addr != tc.addr || model != tc.model {
-			t.Errorf("ParseLine(Line(%q, %q)) = %q, %q, %v", tc.addr, tc.model, addr, model, ok)
+		addr, model, ok := ParseLine(Line(tc.addr, tc.v))
+		if !ok || addr != tc.addr || model != tc.v.String() {
+			t.Errorf("ParseLine(Line(%q, %s)) = %q, %q, %v", tc.addr, tc.v, addr, model, ok)
 		}
 	}
 	for _, bad := range []string{
 		"", "listening on 127.0.0.1:1", "listening on 127.0.0.1:1 (model Epoll)",
 		"listening on  (model epoll)", "iobench: listen: address in use", "listening on 127.0.0.1:1 (model epoll) extra",
+		"listening on 127.0.0.1:1 (model epoll::)", "listening on 127.0.0.1:1 (model epoll:loops=)",
 	} {
 		if _, _, ok := ParseLine(bad); ok {
 			t.Errorf("ParseLine(%q) accepted", bad)
@@ -28,14 +35,21 @@ func TestLine(t *testing.T) {
 	}
 }
 
-// TestArgs: the request's flags, in serve's spelling.
+// TestArgs: the request's flags, in serve's spelling, the settings as
+// serve's typed flags.
 func TestArgs(t *testing.T) {
-	got := Request{Model: "epoll", Addr: "127.0.0.1:0", Work: "cpu:50us", StopOnEOF: true}.Args()
+	got := Request{Variant: servers.Spec{Model: "epoll"}, Addr: "127.0.0.1:0", Work: "cpu:50us", StopOnEOF: true}.Args()
 	want := []string{"serve", "--model", "epoll", "--addr", "127.0.0.1:0", "--work", "cpu:50us", "--" + StopOnEOFFlag}
 	if !slices.Equal(got, want) {
 		t.Errorf("Args() = %q, want %q", got, want)
 	}
-	if got := (Request{Model: "poll", Addr: "127.0.0.1:0"}).Args(); slices.Contains(got, "--work") || slices.Contains(got, "--"+StopOnEOFFlag) {
+	if got := (Request{Variant: servers.Spec{Model: "poll"}, Addr: "127.0.0.1:0"}).Args(); slices.Contains(got, "--work") || slices.Contains(got, "--"+StopOnEOFFlag) {
 		t.Errorf("Args() of a plain request = %q", got)
+	}
+	v := servers.Spec{Model: "iouring", Settings: servers.Settings{Workers: 2, Recv: servers.RecvSingle}}
+	got = Request{Variant: v, Addr: "127.0.0.1:0"}.Args()
+	want = []string{"serve", "--model", "iouring", "--addr", "127.0.0.1:0", "--workers", "2", "--recv", "single"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Args() of %s = %q, want %q", v, got, want)
 	}
 }
