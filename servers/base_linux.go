@@ -19,7 +19,9 @@ type base struct {
 // newBase binds cfg.Addr (non-blocking or blocking sockets; SO_REUSEPORT
 // when the model runs several listeners on one port).
 func newBase(cfg Config, o listenOpts) (*base, error) {
-	ln, err := listen(cfg, o.nonblock, o.reusePort)
+	// Several loops on one port (epoll's, or replicas) share it with
+	// SO_REUSEPORT.
+	ln, err := listen(cfg, o.nonblock, o.reusePort || cfg.Loops > 1)
 	if err != nil {
 		return nil, err
 	}

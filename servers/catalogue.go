@@ -38,6 +38,34 @@ type Model struct {
 	// it, a step per system call it makes: what `iobench explain` puts
 	// beside the calls the kernel counted.
 	Loop []Step
+	// Cores is how the model spreads over N server cores: the one place
+	// run --server-cores asks.
+	Cores Idiom
+}
+
+// Idiom is a model's way of using N cores.
+type Idiom struct {
+	// Setting takes N ("loops": a loop or ring per core over
+	// SO_REUSEPORT; "workers": a pool on one completion port); "" when
+	// the kernel or the runtime spreads the model by itself, or it is
+	// one thread by design (OneThread).
+	Setting   string
+	OneThread bool
+	How       string // in a few words, for reports and docs
+}
+
+// OnCores is st as the model runs on n cores in its idiom: its Setting
+// set to n unless st already sets it (a variant the user spelled keeps
+// its own count).
+func (m Model) OnCores(st Settings, n int) Settings {
+	switch {
+	case n < 1:
+	case m.Cores.Setting == "loops" && st.Loops <= 1:
+		st.Loops = n
+	case m.Cores.Setting == "workers" && st.Workers == 0:
+		st.Workers = n
+	}
+	return st
 }
 
 // Step is one step of a model's loop: the system call(s) it makes (any
@@ -77,25 +105,25 @@ var (
 // Models is every model iobench knows, in the order tables show them.
 func Models() []Model {
 	return []Model{
-		{Name: "blocking", Mechanism: Thread, OS: []string{"linux", "windows"}, Summary: "one OS thread per connection, blocking read/write", Tunables: []string{"max-threads"},
+		{Name: "blocking", Mechanism: Thread, OS: []string{"linux", "windows"}, Summary: "one OS thread per connection, blocking read/write", Tunables: []string{"max-threads"}, Cores: Idiom{How: "a thread per connection, scheduled by the kernel over every core it is given"},
 			Why: "the kernel scheduler multiplexes the threads, here well enough", WhyFew: "with few connections a thread each is cheap and needs no event loop", Loop: []Step{{[]string{"accept4"}, "the acceptor thread takes a connection and starts its thread (once per connection: next to none per reply)", 0, 0.01}, {[]string{"read", "recvfrom"}, "the connection's thread blocks until the request is in", 0.9, 1.1}, writeStep}},
-		{Name: "select", Mechanism: Readiness, OS: []string{"linux", "windows"}, Summary: "one thread, select(2); at most FD_SETSIZE descriptors",
+		{Name: "select", Mechanism: Readiness, OS: []string{"linux", "windows"}, Summary: "one thread, select(2); at most FD_SETSIZE descriptors", Cores: Idiom{OneThread: true, How: "one thread by design: the textbook loop scans one set"},
 			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"select", "pselect6"}, "wait until some descriptor of the set is ready (the set rebuilt each time); one wait serves every ready one", 0, 1}, readStep, writeStep}},
-		{Name: "poll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "one thread, poll(2); O(n) scan per wakeup",
+		{Name: "poll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "one thread, poll(2); O(n) scan per wakeup", Tunables: []string{"loops"}, Cores: Idiom{Setting: "loops", How: "a poll loop per core, each its own listener in one SO_REUSEPORT group"},
 			Why: "its O(n) scan was still cheaper than the others' overheads at this count", WhyFew: "with few descriptors the O(n) scan costs next to nothing", Loop: []Step{{[]string{"poll", "ppoll"}, "wait until some descriptor of the array is ready (scanned each time); one wait serves every ready one", 0, 1}, readStep, writeStep}},
-		{Name: "nonblocking", Mechanism: BusyPoll, OS: []string{"linux", "windows"}, Summary: "one thread retrying every O_NONBLOCK socket; burns a core by design",
+		{Name: "nonblocking", Mechanism: BusyPoll, OS: []string{"linux", "windows"}, Summary: "one thread retrying every O_NONBLOCK socket; burns a core by design", Cores: Idiom{OneThread: true, How: "one thread by design: it retries every socket in turn, and a second would only burn a second core"},
 			Why: "it never sleeps, so it answers at once, paying a full core for it", Loop: []Step{{[]string{"accept4"}, "try the listener for a new connection every sweep; almost always nothing (EAGAIN)", 0, 0}, {[]string{"read", "recvfrom"}, "try every connection in turn; most tries find nothing (EAGAIN), so more than one per reply", 1, 0}, writeStep}},
-		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"},
+		{Name: "epoll", Mechanism: Readiness, OS: []string{"linux"}, Summary: "epoll(7), level- or edge-triggered, N loops with SO_REUSEPORT", Tunables: []string{"loops", "edge"}, Cores: Idiom{Setting: "loops", How: "an epoll loop per core, each its own listener in one SO_REUSEPORT group"},
 			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)", Loop: []Step{{[]string{"epoll_wait", "epoll_pwait"}, "wait for the ready connections only; one wait serves every ready one", 0, 1}, readStep, writeStep, {[]string{"epoll_ctl"}, "arm or disarm writability around a short write (rare with small replies)", 0, 0.05}}},
-		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; multishot recv by default (--recv single: one per message); --workers N hands them to a pool like IOCP", Tunables: []string{"workers", "buf-ring", "recv"},
+		{Name: "iouring", Mechanism: Completion, OS: []string{"linux"}, Summary: "io_uring: recv/send submitted to the kernel, completions reaped from a ring; multishot recv by default (--recv single: one per message); --workers N hands them to a pool like IOCP", Tunables: []string{"loops", "workers", "buf-ring", "recv"}, Cores: Idiom{Setting: "loops", How: "a ring per core, each on its own thread with its own listener in one SO_REUSEPORT group"},
 			Why: "one io_uring_enter submits and reaps the IO of many connections", Loop: []Step{{[]string{"io_uring_enter"}, "submit the batch's sends, wait for completions, reap them: the recvs are multishot and need no call", 0, 0.2}}},
-		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait",
+		{Name: "overlapped", Mechanism: Completion, OS: []string{"windows"}, Summary: "WSARecv/WSASend with completion routines run as APCs in an alertable wait", Cores: Idiom{OneThread: true, How: "one thread by design: completion routines run on the thread that issued the IO, in its alertable wait"},
 			Why: "completions arrive for finished IO only, with no readiness round trip"},
-		{Name: "iocp", Mechanism: Completion, OS: []string{"windows"}, Summary: "I/O completion port drained by worker threads (--workers, default one per CPU)", Tunables: []string{"workers"},
+		{Name: "iocp", Mechanism: Completion, OS: []string{"windows"}, Summary: "I/O completion port drained by worker threads (--workers, default one per CPU)", Tunables: []string{"workers"}, Cores: Idiom{Setting: "workers", How: "N worker threads on one completion port"},
 			Why: "completions arrive for finished IO only, with no readiness round trip"},
-		{Name: "kqueue", Mechanism: Readiness, OS: []string{"darwin", "freebsd"}, Summary: "kqueue(2)/kevent(2)",
+		{Name: "kqueue", Mechanism: Readiness, OS: []string{"darwin", "freebsd"}, Summary: "kqueue(2)/kevent(2)", Cores: Idiom{OneThread: true, How: "one loop (a kqueue loop per core is not built)"},
 			Why: "it reports only the ready connections, so a wakeup costs O(ready), not O(connections)"},
-		{Name: "gonet", Mechanism: Runtime, OS: []string{"linux", "windows", "darwin", "freebsd"}, Summary: "goroutine per connection on Go's net package (runtime netpoller)",
+		{Name: "gonet", Mechanism: Runtime, OS: []string{"linux", "windows", "darwin", "freebsd"}, Summary: "goroutine per connection on Go's net package (runtime netpoller)", Cores: Idiom{How: "goroutines the runtime schedules over GOMAXPROCS = the cores it is given"},
 			Why: "Go's netpoller is epoll (IOCP, kqueue) underneath and runs on every server CPU", Loop: []Step{{[]string{"read", "recvfrom"}, "Read: the first try finds nothing (EAGAIN) and parks the goroutine; the retry once the netpoller wakes it gets the request", 1, 2.1}, {[]string{"epoll_pwait", "epoll_wait"}, "the runtime's netpoller: which parked goroutines' connections are ready", 0, 1}, writeStep, {[]string{"futex", "nanosleep"}, "the scheduler parking and waking threads", 0, 0}}},
 	}
 }

@@ -31,6 +31,10 @@ type Config struct {
 	Settings
 	// Logf receives one-line notices (refused connections); nil drops them.
 	Logf func(format string, args ...any)
+	// join: this server is a replica joining the SO_REUSEPORT group its
+	// first replica bound on Addr (replicas.go), not a new listener that
+	// must find the port free.
+	join bool
 }
 
 func (c Config) withDefaults() Config {

@@ -25,6 +25,8 @@ func TestConformance(t *testing.T) {
 	}{
 		{"epoll-edge", "epoll", servers.Config{Settings: servers.Settings{Edge: true}}},
 		{"epoll-loops2", "epoll", servers.Config{Settings: servers.Settings{Loops: 2}}},
+		{"poll-loops2", "poll", servers.Config{Settings: servers.Settings{Loops: 2}}},
+		{"iouring-loops2", "iouring", servers.Config{Settings: servers.Settings{Loops: 2}}},
 		{"epoll-edge-smallbuf", "epoll", servers.Config{MaxMsg: 1000, Settings: servers.Settings{Edge: true}}},
 		{"poll-smallbuf", "poll", servers.Config{MaxMsg: 1000}},
 		{"iouring-workers2", "iouring", servers.Config{Settings: servers.Settings{Workers: 2}}},

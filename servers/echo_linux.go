@@ -21,7 +21,7 @@ func listen(cfg Config, nonblock, reusePort bool) (*sock.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if reusePort {
+	if reusePort && !cfg.join {
 		if err := sock.CheckFree(ap); err != nil {
 			return nil, fmtListenErr(cfg.Addr, err)
 		}

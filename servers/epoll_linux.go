@@ -31,6 +31,7 @@ func newEpoll(cfg Config) (Server, error) {
 		return nil, err
 	}
 	s := &epollServer{loopServer: ls}
+	s.makeShares(cfg.Loops)
 	for i := 1; i < cfg.Loops; i++ {
 		ln, err := sock.NewListener(ls.ln.Addr, true, true)
 		if err != nil {
@@ -51,8 +52,8 @@ func (s *epollServer) Serve(ctx context.Context) error {
 func (s *epollServer) runLoops() error {
 	lns := append([]*sock.Listener{s.ln}, s.extra...)
 	errc := make(chan error, len(lns))
-	for _, ln := range lns {
-		go func() { errc <- s.loop(ln) }()
+	for i, ln := range lns {
+		go func() { errc <- s.loop(i, ln) }()
 	}
 	var errs []error
 	for range lns {
@@ -68,6 +69,7 @@ func (s *epollServer) runLoops() error {
 // the connections it owns, indexed by descriptor.
 type epollLoop struct {
 	s          *epollServer
+	index      int // which loop: its share of the connections is counted
 	ep         int
 	ln         *sock.Listener
 	connEvents uint32 // interest of a connection with nothing pending
@@ -75,7 +77,7 @@ type epollLoop struct {
 	scratch    []byte
 }
 
-func (s *epollServer) loop(ln *sock.Listener) error {
+func (s *epollServer) loop(index int, ln *sock.Listener) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
@@ -90,7 +92,7 @@ func (s *epollServer) loop(ln *sock.Listener) error {
 			return wrapSyscall("epoll_ctl", err)
 		}
 	}
-	l := &epollLoop{s: s, ep: ep, ln: ln, connEvents: unix.EPOLLIN | unix.EPOLLRDHUP, scratch: make([]byte, s.cfg.MaxMsg)}
+	l := &epollLoop{s: s, index: index, ep: ep, ln: ln, connEvents: unix.EPOLLIN | unix.EPOLLRDHUP, scratch: make([]byte, s.cfg.MaxMsg)}
 	if s.cfg.Edge {
 		l.connEvents |= unix.EPOLLOUT | unix.EPOLLET
 	}
@@ -126,6 +128,7 @@ func (l *epollLoop) acceptAll() {
 			l.conns = append(l.conns, nil)
 		}
 		l.conns[fd] = l.s.admit(fd)
+		l.s.countShare(l.index)
 		ev := unix.EpollEvent{Events: l.connEvents, Fd: int32(fd)}
 		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			l.s.logf("closing a new connection: epoll_ctl ADD: %v", err)

@@ -22,6 +22,23 @@ type counters struct {
 	mu       sync.Mutex
 	refusals map[string]uint64
 	logf     func(format string, args ...any)
+	// shares, for a server of several loops: connections each accepted.
+	shares []atomic.Uint64
+}
+
+// countShare counts a connection accepted by loop i (of a server that
+// made its shares with makeShares).
+func (c *counters) countShare(i int) {
+	if i < len(c.shares) {
+		c.shares[i].Add(1)
+	}
+}
+
+// makeShares sets up a count per loop, for n > 1 loops.
+func (c *counters) makeShares(n int) {
+	if n > 1 {
+		c.shares = make([]atomic.Uint64, n)
+	}
 }
 
 // refuse counts a connection closed at once for reason, and logs the first
@@ -85,6 +102,9 @@ func (c *counters) Stats() Stats {
 	}
 	for k, v := range c.refusals {
 		s.Refusals[k] = v
+	}
+	for i := range c.shares {
+		s.Shares = append(s.Shares, c.shares[i].Load())
 	}
 	return s
 }

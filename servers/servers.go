@@ -45,6 +45,10 @@ type Stats struct {
 	PeakThreads int64
 	// Refusals counts refused connections by reason.
 	Refusals map[string]uint64
+	// Shares are the connections each of a multi-loop server's loops (or
+	// rings, or replicas) accepted, counted as they were: how the kernel
+	// spread them. Nil for a server with one loop.
+	Shares []uint64
 }
 
 // ErrConfig marks a setting the model can't take (an address that is not

@@ -96,3 +96,45 @@ func TestWorkDelaysReply(t *testing.T) {
 		})
 	}
 }
+
+// TestShares: a server of several loops counts each loop's connections
+// as it accepts them (what run --server-cores reports), and every loop
+// gets some of 60: SO_REUSEPORT spreads them by hash.
+func TestShares(t *testing.T) {
+	for _, model := range []string{"epoll", "poll", "iouring"} {
+		t.Run(model, func(t *testing.T) {
+			if _, err := servers.Lookup(model); err != nil {
+				t.Skipf("skipped: %v", err)
+			}
+			srv, err := servers.Open(model, servers.Config{Addr: "127.0.0.1:0", Settings: servers.Settings{Loops: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(t.Context()) }()
+			var conns []net.Conn
+			for range 60 {
+				c, err := net.Dial("tcp", srv.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				if _, err := c.Write([]byte("x")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Read(make([]byte, 1)); err != nil { // echoed: accepted by now
+					t.Fatal(err)
+				}
+			}
+			st := srv.Stats()
+			for _, c := range conns {
+				c.Close()
+			}
+			srv.Close()
+			<-done
+			if len(st.Shares) != 2 || st.Shares[0]+st.Shares[1] != 60 || st.Shares[0] == 0 || st.Shares[1] == 0 {
+				t.Errorf("shares %v of %d accepted; want 2 loops sharing 60", st.Shares, st.Accepted)
+			}
+		})
+	}
+}
