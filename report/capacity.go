@@ -28,13 +28,16 @@ func CapacityRanked(s *results.Suite) []results.Capacity {
 		if a.Scenario.Conns != b.Scenario.Conns {
 			return a.Scenario.Conns - b.Scenario.Conns
 		}
+		if a.Scenario.ServerCores != b.Scenario.ServerCores {
+			return a.Scenario.ServerCores - b.Scenario.ServerCores
+		}
 		return cmpFloat(b.Knee.Median, a.Knee.Median)
 	})
 	// Level groups: each model whose range overlaps the group's first;
 	// within a group, the lower CPU at the common rate first.
 	for i := 0; i < len(cs); {
 		j := i + 1
-		for j < len(cs) && cs[j].Scenario.Conns == cs[i].Scenario.Conns && overlap(cs[i].Knee, cs[j].Knee) {
+		for j < len(cs) && cs[j].Scenario == cs[i].Scenario && overlap(cs[i].Knee, cs[j].Knee) {
 			j++
 		}
 		slices.SortStableFunc(cs[i:j], func(a, b results.Capacity) int { return cmpFloat(equalCPU(a), equalCPU(b)) })
@@ -129,7 +132,16 @@ func capacityCells(c results.Capacity) []string {
 	if c.AtKnee.N > 0 {
 		atKnee = fmt.Sprintf("%.2f", c.AtKnee.Median)
 	}
-	return []string{c.Model, fmt.Sprint(c.Scenario.Conns), kneeText(c), limited, Count(c.ClosedLoop), atKnee, equal, perReply, pct}
+	return []string{c.Model, capScenario(c.Scenario), kneeText(c), limited, Count(c.ClosedLoop), atKnee, equal, perReply, pct}
+}
+
+// capScenario is a capacity row's scenario in short: its connections,
+// and its server cores when the run had several.
+func capScenario(sc results.Scenario) string {
+	if sc.ServerCores > 0 {
+		return fmt.Sprintf("%d, %d %s", sc.Conns, sc.ServerCores, plural(sc.ServerCores, "core", "cores"))
+	}
+	return fmt.Sprint(sc.Conns)
 }
 
 // capacityTitle says what the capacity table measures.
@@ -160,10 +172,10 @@ func capacitySummary(s *results.Suite) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**\n\n", mdEscape(capacityTitle(s)))
-	byConns := map[int][]string{}
-	var conns []int
+	byConns := map[string][]string{}
+	var conns []string
 	for _, c := range CapacityRanked(s) {
-		n := c.Scenario.Conns
+		n := capScenario(c.Scenario)
 		if _, ok := byConns[n]; !ok {
 			conns = append(conns, n)
 		}
@@ -174,7 +186,7 @@ func capacitySummary(s *results.Suite) string {
 		byConns[n] = append(byConns[n], entry)
 	}
 	for _, n := range conns {
-		fmt.Fprintf(&b, "- %d %s: %s\n", n, plural(n, "conn", "conns"), mdEscape(strings.Join(byConns[n], " > ")))
+		fmt.Fprintf(&b, "- %s conns: %s\n", n, mdEscape(strings.Join(byConns[n], " > ")))
 	}
 	for _, c := range s.Capacity {
 		if share := shareAt(c); share > 0.9 && s.CommonRate > 0 {

@@ -173,6 +173,11 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 		}
 	}
 	more, err := capacityCharts(dir, s, emu)
+	charts = append(charts, more...)
+	if err != nil {
+		return charts, err
+	}
+	more, err = scalingCharts(dir, s, emu)
 	return append(charts, more...), err
 }
 

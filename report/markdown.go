@@ -25,6 +25,7 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 	b.WriteString(Summary(s, tables))
 	writeSettings(&b, s)
 	writeCapacityTable(&b, s)
+	writeScalingTable(&b, s, tables)
 	b.WriteString("\n" + spreadNote(s) + " The max column comes from the repetitions' latency histograms merged. Server CPU is the server process's user+system time over the measured window divided by the replies in it. `—` is a figure not measured here. Notes are explained under each table and in docs/methodology.md.\n")
 	var skipped, failed []string
 	for _, t := range tables {
@@ -107,7 +108,8 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 			{"Go / iobench", e.Go + " / " + e.Iobench},
 			{"when", e.Time.Format("2006-01-02 15:04 MST")},
 			{"server host / generator host", hosts(s, e)},
-			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs)},
+			{"server CPUs / client CPUs", cpuList(c.ServerCPUs) + " / " + cpuList(c.ClientCPUs) + sharedNote(c)},
+			{"generator ceiling", generatorCeiling(s)},
 			{"each cell", fmt.Sprintf("%s measured after %s warmup, %d repetition(s) interleaved%s", Dur(c.DurationNS), Dur(c.WarmupNS), c.Repeat, repeatNote(c))},
 			{"machine before measuring", busyText(s.BusyBefore)},
 			{"machine floor", FloorText(s.Floor)},
@@ -115,6 +117,33 @@ func writeSettings(b *strings.Builder, s *results.Suite) {
 			fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 		}
 	}
+}
+
+// sharedNote marks CPUs the server and generator shared.
+func sharedNote(c results.SuiteConfig) string {
+	if c.SharedCPUs {
+		return " (shared: the figures measure both on the same CPUs)"
+	}
+	return ""
+}
+
+// generatorCeiling is the most replies/s the generator could drive at
+// 100% of its cores, from the cell that used the most of them (a closed
+// loop with the generator above half its cores), or why not known.
+func generatorCeiling(s *results.Suite) string {
+	best, util := 0.0, 0.0
+	for _, c := range s.Cells {
+		if !c.Measured() || c.Run.Config.Mode != "closed" || c.Run.Client.Utilization < 0.5 {
+			continue
+		}
+		if c.Run.Client.Utilization > util {
+			best, util = c.Run.ThroughputPerSec/c.Run.Client.Utilization, c.Run.Client.Utilization
+		}
+	}
+	if best == 0 {
+		return "not measured (no closed-loop cell used half the generator's cores)"
+	}
+	return fmt.Sprintf("about %s replies/s at all of its cores (from a cell at %.0f%% of them)", Count(best), 100*util)
 }
 
 // FloorText is the machine's floor in a line.

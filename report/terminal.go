@@ -176,6 +176,9 @@ func WriteTerminal(w io.Writer, s *results.Suite, wide bool) error {
 		}
 		b.WriteString(t.Reading + "\n")
 	}
+	if err := writeScalingTerminal(&b, s, Tables(s)); err != nil {
+		return err
+	}
 	if err := writeCapacityTerminal(&b, s); err != nil {
 		return err
 	}

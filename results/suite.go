@@ -63,6 +63,10 @@ type ModelInfo struct {
 	// connections, when it differs.
 	Why    string `json:"why,omitempty"`
 	WhyFew string `json:"why_few,omitempty"`
+	// Cores is how the model uses N server cores; OneThread, that it is
+	// single-threaded by design.
+	Cores     string `json:"cores_idiom,omitempty"`
+	OneThread bool   `json:"one_thread,omitempty"`
 }
 
 // Model returns the facts of model name, if the suite has them.
@@ -113,6 +117,11 @@ type SuiteConfig struct {
 	ClientCPUs []int  `json:"client_cpus,omitempty"`
 	// SLO, with run --slo, is the latency target capacity is searched at.
 	SLO *SLO `json:"slo,omitempty"`
+	// ServerCores are run --server-cores; SharedCPUs says the server and
+	// the generator were given CPUs in common (their figures then
+	// measure both on the same cores).
+	ServerCores []int `json:"server_cores,omitempty"`
+	SharedCPUs  bool  `json:"shared_cpus,omitempty"`
 }
 
 // Cell is one model × scenario × repetition.
@@ -224,6 +233,9 @@ type Scenario struct {
 	Depth     int     `json:"depth"`
 	Rate      float64 `json:"rate,omitempty"`
 	IdleConns int     `json:"idle_conns"`
+	// ServerCores, with run --server-cores, is how many of the server
+	// CPUs the cell's server had, each model using them in its idiom.
+	ServerCores int `json:"server_cores,omitempty"`
 }
 
 // Dim is one dimension of a scenario that differs from the default
@@ -252,6 +264,9 @@ func (s Scenario) NonDefault() []Dim {
 	}
 	if s.Work != "" && s.Work != "none" {
 		d = append(d, Dim{"work", s.Work, "work " + s.Work})
+	}
+	if s.ServerCores > 0 {
+		d = append(d, Dim{"cores", fmt.Sprint(s.ServerCores), fmt.Sprintf("%d server core%s", s.ServerCores, map[bool]string{true: "", false: "s"}[s.ServerCores == 1])})
 	}
 	return d
 }
@@ -302,6 +317,9 @@ type ServerUsage struct {
 	// "other" for the rest; ByNameUnavailable says why not, never 0s.
 	SyscallsByName    map[string]float64 `json:"syscalls_by_name,omitempty"`
 	ByNameUnavailable string             `json:"syscalls_by_name_unavailable,omitempty"`
+	// Shares are the connections each loop (ring, replica) of a
+	// multi-loop server accepted, as the server counted them.
+	Shares []uint64 `json:"loop_shares,omitempty"`
 	// DiedDuringRun: the server exited before it was asked to stop.
 	DiedDuringRun bool `json:"died_during_run,omitempty"`
 	// Unmeasured names the figures this OS or run could not measure

@@ -83,7 +83,7 @@ func (s Spec) IsVariant() bool { return s.Settings != Settings{} }
 // value it can't take is an error wrapping ErrUnknownModel or ErrConfig.
 func ParseSpec(s string) (Spec, error) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
-	m, ok := modelNamed(parts[0])
+	m, ok := ModelNamed(parts[0])
 	if !ok {
 		return Spec{}, fmt.Errorf("servers: %w %q on %s (have: %s)", ErrUnknownModel, parts[0], runtime.GOOS, strings.Join(AvailableNames(), ", "))
 	}
@@ -148,7 +148,7 @@ func (st *Settings) set(key, val string, hasVal bool) error {
 // from (a spelling, serve's flags, an agent's request): each a setting
 // of the model, each in range, and no pair that contradicts itself.
 func (s Spec) Check() error {
-	m, ok := modelNamed(s.Model)
+	m, ok := ModelNamed(s.Model)
 	if !ok {
 		return fmt.Errorf("servers: %w %q", ErrUnknownModel, s.Model)
 	}
@@ -210,8 +210,8 @@ func (m Model) settingList() string {
 	return strings.Join(m.Tunables, ", ")
 }
 
-// modelNamed is the catalogue's entry called name, on any OS.
-func modelNamed(name string) (Model, bool) {
+// ModelNamed is the catalogue's entry called name, on any OS.
+func ModelNamed(name string) (Model, bool) {
 	for _, m := range Models() {
 		if m.Name == name {
 			return m, true

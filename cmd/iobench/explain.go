@@ -89,7 +89,7 @@ func explain(cmd *cobra.Command, model string, f explainFlags) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "iobench explain: "+format+"\n", args...)
 		},
 	}
-	if s, c, err := matrix.DefaultCPUs(); err == nil {
+	if s, c, _, err := matrix.DefaultCPUs(1); err == nil {
 		cfg.ServerCPUs, cfg.ClientCPUs = s, c
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -38,6 +38,7 @@ type runFlags struct {
 	rate                        float64
 	duration, warmup            time.Duration
 	serverCPUs, clientCPUs      string
+	serverCores                 string
 	out, benchfmt               string
 	quick, quiet, force, wide   bool
 	// Capacity at a latency target (--slo none: no search).
@@ -115,8 +116,9 @@ Ctrl-C (the server is stopped and what was measured is written).`,
 	fl.StringVar(&f.repeat, "repeat", "auto", "repetitions of every cell, interleaved (≥ 4 to rank, ≥ 6 for 95% intervals), or auto: from 5, adding rounds until the verdicts hold (at most 10)")
 	fl.DurationVar(&f.budget, "budget", 0, "with --repeat auto: add no round that would end past this much time (0 = no limit)")
 	fl.IntVar(&f.retries, "retries", defaultRetries, "measure a repetition again, up to this many times, when the machine disturbed it (other processes or the hypervisor on the measured CPUs, a stall of both sides)")
-	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: first half of this machine's)")
-	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the other half)")
+	fl.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server, e.g. 0 or 0-1 (default: the first one, or the first --server-cores)")
+	fl.StringVar(&f.clientCPUs, "client-cpus", "", "CPUs for the load generator (default: the rest; all of them when the server takes every CPU, shared and said so)")
+	fl.StringVar(&f.serverCores, "server-cores", "", "run every cell on each of these counts of the server CPUs, e.g. 1,2,4: each model in its multi-core idiom (iobench list), the report with a scaling table")
 	fl.StringVar(&f.out, "out", "", "folder for the results, new or empty (default: a new iobench-runs/TIMESTAMP)")
 	fl.StringVar(&f.agent, "agent", "", "run the servers on the host of this iobench agent (HOST:PORT), the load generator here")
 	fl.StringVar(&f.tokenFile, "token-file", "", "with --agent: file holding the agent's token (or set "+tokenEnv+")")
@@ -348,6 +350,15 @@ func (f *runFlags) dialAgent(cmd *cobra.Command, cfg *matrix.Config) error {
 // alone (default: neither pinned).
 func (f *runFlags) cpus(cfg *matrix.Config) error {
 	var err error
+	if f.serverCores != "" {
+		if cfg.ServerCores, err = intList("--server-cores", f.serverCores, 1); err != nil {
+			return err
+		}
+	}
+	most := 1
+	if len(cfg.ServerCores) > 0 {
+		most = slices.Max(cfg.ServerCores)
+	}
 	if cfg.Remote != nil {
 		if f.serverCPUs != "" {
 			if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
@@ -362,34 +373,49 @@ func (f *runFlags) cpus(cfg *matrix.Config) error {
 				return usageErr("run: %v", err)
 			}
 		}
+		if len(cfg.ServerCores) > 0 && most > len(cfg.ServerCPUs) {
+			return usageErr("run: --server-cores %d with --agent: give the server host's CPUs with --server-cpus (at least %d)", most, most)
+		}
 		return nil
 	}
 	switch {
 	case f.serverCPUs == "" && f.clientCPUs == "":
-		cfg.ServerCPUs, cfg.ClientCPUs, err = matrix.DefaultCPUs()
-		if err != nil {
+		var shared bool
+		cfg.ServerCPUs, cfg.ClientCPUs, shared, err = matrix.DefaultCPUs(most)
+		switch {
+		case err != nil:
 			// One CPU (ErrNoCPUs), or no pinning on this OS: the run goes
 			// on unpinned, and says so here and in the report.
 			cfg.ServerCPUs, cfg.ClientCPUs = nil, nil
 			cfg.Logf("server and load generator not pinned: %v", err)
+			if len(cfg.ServerCores) > 0 {
+				return usageErr("run: --server-cores needs the server pinned: %v", err)
+			}
+			return nil
+		case shared:
+			cfg.Logf("%d server cores take every CPU here: the generator shares them (CPUs %s); the report marks the figures as measured on shared CPUs", most, strings.Trim(fmt.Sprint(cfg.ClientCPUs), "[]"))
 		}
-		return nil
 	case f.serverCPUs == "" || f.clientCPUs == "":
 		return usageErr("run: give both --server-cpus and --client-cpus, or neither")
-	}
-	if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
-		return usageErr("run: --server-cpus: %v", err)
-	}
-	if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
-		return usageErr("run: --client-cpus: %v", err)
-	}
-	for _, c := range cfg.ServerCPUs {
-		if slices.Contains(cfg.ClientCPUs, c) {
-			return usageErr("run: CPU %d is in both --server-cpus and --client-cpus: the generator would compete with the server; give disjoint sets", c)
+	default:
+		if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
+			return usageErr("run: --server-cpus: %v", err)
+		}
+		if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
+			return usageErr("run: --client-cpus: %v", err)
+		}
+		if err := matrix.CheckCPUs(cfg.ServerCPUs, cfg.ClientCPUs); err != nil {
+			return usageErr("run: %v", err)
+		}
+		for _, c := range cfg.ServerCPUs {
+			if slices.Contains(cfg.ClientCPUs, c) {
+				cfg.Logf("CPU %d is in both --server-cpus and --client-cpus: the generator competes with the server there; the report marks the figures as measured on shared CPUs", c)
+				break
+			}
 		}
 	}
-	if err := matrix.CheckCPUs(cfg.ServerCPUs, cfg.ClientCPUs); err != nil {
-		return usageErr("run: %v", err)
+	if most > len(cfg.ServerCPUs) {
+		return usageErr("run: --server-cores %d: the server has %d CPU(s) (--server-cpus %s)", most, len(cfg.ServerCPUs), strings.Trim(fmt.Sprint(cfg.ServerCPUs), "[]"))
 	}
 	return nil
 }

@@ -129,6 +129,9 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	serveErr := srv.Serve(ctx)
 	closeErr := srv.Close()
 	st := srv.Stats()
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), serveproto.StatsLine(st)); err != nil {
+		closeErr = errors.Join(closeErr, err)
+	}
 	fmt.Fprintf(stderr, "iobench serve: stopped: connections served %d, refused %d", st.Accepted, st.Refused)
 	if st.PeakThreads > 0 {
 		fmt.Fprintf(stderr, ", peak %d connection threads", st.PeakThreads)

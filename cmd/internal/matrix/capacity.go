@@ -120,13 +120,15 @@ func runCapacity(ctx context.Context, cfg Config, suite *results.Suite) {
 	for _, work := range cfg.Works {
 		for _, size := range cfg.Sizes {
 			for _, conns := range cc.Conns {
-				for _, v := range cfg.Models {
-					sc := results.Scenario{Mode: string(loadgen.Rate), Conns: conns, Size: size, Work: work, Depth: 1}
-					if skipReason(cfg.Remote, v, conns) != "" {
-						continue
+				for _, cores := range cfg.coreCounts() {
+					for _, v := range cfg.Models {
+						sc := results.Scenario{Mode: string(loadgen.Rate), Conns: conns, Size: size, Work: work, Depth: 1, ServerCores: cores}
+						if skipReason(cfg.Remote, v, conns) != "" {
+							continue
+						}
+						c := &results.Capacity{Model: v.String(), Variant: onCores(v, cores), Scenario: sc, SLO: cc.SLO}
+						searches = append(searches, &search{cap: c, k: 1, total: max(1, cc.Searches)})
 					}
-					c := &results.Capacity{Model: v.String(), Variant: variantOf(v), Scenario: sc, SLO: cc.SLO}
-					searches = append(searches, &search{cap: c, k: 1, total: max(1, cc.Searches)})
 				}
 			}
 		}
@@ -220,7 +222,7 @@ func stepOf(cfg Config, cell results.Cell, slo results.SLO, rate float64) result
 	if u := cell.Server; u != nil && u.Measured("cpu") && cell.Run.MeasuredNS > 0 {
 		cores = float64(u.UserNS+u.SysNS) / float64(cell.Run.MeasuredNS)
 	}
-	n := len(cfg.ServerCPUs)
+	n := len(cfg.cellCPUs(cell))
 	if n == 0 {
 		n = runtime.NumCPU()
 	}

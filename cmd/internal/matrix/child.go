@@ -57,6 +57,10 @@ type Child struct {
 	counts      [2]*perfcount.Set // system calls, context switches
 	countsErr   error             // why they are not counted
 	namedErr    error             // why system calls are not counted by name
+	// shares are the loops' connections from the child's stop line;
+	// stdoutDone is closed when its stdout ended.
+	shares     []uint64
+	stdoutDone chan struct{}
 }
 
 // Start starts a child for spec, pinned to its CPUs, and waits for its
@@ -71,17 +75,25 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	cmd := exec.Command(l.Cmd[0], args...)
 	cmd.Env = append(os.Environ(), l.Env...)
 	cmd.SysProcAttr = childAttr()
-	stdout, err := cmd.StdoutPipe()
+	// A pipe of our own, not StdoutPipe: Wait would close that one as
+	// the child exits, and its stop line could be lost unread.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	cmd.Stdout = w
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
+		stdout.Close()
+		w.Close()
 		return nil, err
 	}
-	s := &Child{cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{})}
+	s := &Child{cmd: cmd, stdin: stdin, stderr: &tailBuffer{max: 4096}, done: make(chan struct{}), stopSample: make(chan struct{}), stdoutDone: make(chan struct{})}
 	cmd.Stderr = s.stderr
-	if err := startPinned(cmd, spec.CPUs); err != nil {
+	err = startPinned(cmd, spec.CPUs)
+	w.Close() // the child has its own copy
+	if err != nil {
+		stdout.Close()
 		return nil, fmt.Errorf("matrix: starting the %s server: %w", spec.Variant, err)
 	}
 	go func() {
@@ -90,14 +102,7 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 		close(s.done)
 	}()
 	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		io.Copy(io.Discard, stdout)
-	}()
+	go s.readStdout(stdout, lines)
 	select {
 	case line, ok := <-lines:
 		addr, model, parsed := serveproto.ParseLine(line)
@@ -121,6 +126,23 @@ func (l Launcher) start(ctx context.Context, spec Spec) (*Child, error) {
 	s.sampled.Add(1)
 	go s.sampleThreads()
 	return s, nil
+}
+
+// readStdout sends the child's first line (its listening line) on
+// first, then keeps the loops' shares from its stop line.
+func (s *Child) readStdout(stdout *os.File, first chan<- string) {
+	defer close(s.stdoutDone)
+	defer stdout.Close()
+	sc := bufio.NewScanner(stdout)
+	if sc.Scan() {
+		first <- sc.Text()
+	}
+	close(first)
+	for sc.Scan() {
+		if _, shares, ok := serveproto.ParseStats(sc.Text()); ok {
+			s.shares = shares // read after stdoutDone is closed
+		}
+	}
 }
 
 // openCounts starts the kernel's counts of the server's system calls and
@@ -322,6 +344,11 @@ func (s *Child) usage(win window, replies uint64, clean, died bool, note string)
 		PID: s.cmd.Process.Pid, PeakThreads: s.peakThreads, MaxRSSBytes: s.peakRSS,
 		ExitedCleanly: clean, ExitNote: note, DiedDuringRun: died,
 		Unmeasured: slices.Clone(unmeasured),
+	}
+	select { // the child has exited: its stdout ends with it
+	case <-s.stdoutDone:
+		u.Shares = s.shares
+	case <-time.After(time.Second):
 	}
 	if !win.endOK && died {
 		win.end, win.endOK = exitCPU(s.state)

@@ -158,7 +158,7 @@ func judgeCell(cfg Config, c *results.Cell, w *watcher) {
 	if st := run.Stall; st != nil {
 		in.StalledMS = float64(st.StalledNS) / 1e6
 	}
-	serverCPUs := len(cfg.ServerCPUs)
+	serverCPUs := len(cfg.cellCPUs(*c))
 	if serverCPUs == 0 {
 		serverCPUs = runtime.NumCPU()
 	}

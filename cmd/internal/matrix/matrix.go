@@ -45,6 +45,9 @@ type Config struct {
 	BusyCheck  time.Duration
 	ServerCPUs []int // nil: no pinning
 	ClientCPUs []int
+	// ServerCores, when set, runs every cell on each count of the first
+	// ServerCPUs, each model in its multi-core idiom (servers.Idiom).
+	ServerCores []int
 	// Host runs the servers: a Launcher of `iobench serve` children on
 	// this machine, or an agent's on another.
 	Host Host
@@ -166,6 +169,7 @@ func newSuite(cfg Config) *results.Suite {
 			Mode: string(cfg.Mode), Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
 			DurationNS: int64(cfg.Duration), WarmupNS: int64(cfg.Warmup), Repeat: cfg.Repeat, Retries: cfg.Retries,
 			ServerCPUs: cfg.ServerCPUs, ClientCPUs: cfg.ClientCPUs,
+			ServerCores: cfg.ServerCores, SharedCPUs: sharesCPUs(cfg.ServerCPUs, cfg.ClientCPUs),
 		},
 		Models: cfg.modelFacts(),
 	}
@@ -257,7 +261,8 @@ func (cfg Config) modelNames() []string {
 func ModelFacts() []results.ModelInfo {
 	var out []results.ModelInfo
 	for _, m := range servers.List() {
-		out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Impl: m.Impl, Why: m.Why, WhyFew: m.WhyFew})
+		out = append(out, results.ModelInfo{Name: m.Name, Mechanism: string(m.Mechanism), Summary: m.Summary, Impl: m.Impl, Why: m.Why, WhyFew: m.WhyFew,
+			Cores: m.Cores.How, OneThread: m.Cores.OneThread})
 	}
 	return out
 }
@@ -275,14 +280,14 @@ func Plan(cfg Config) []results.Cell {
 // planRound is one repetition of every cell.
 func planRound(cfg Config, rep int) []results.Cell {
 	var cells []results.Cell
-	{
-		for _, work := range cfg.Works {
-			for _, size := range cfg.Sizes {
-				for _, conns := range cfg.Conns {
+	for _, work := range cfg.Works {
+		for _, size := range cfg.Sizes {
+			for _, conns := range cfg.Conns {
+				for _, cores := range cfg.coreCounts() {
 					for _, v := range cfg.Models {
-						c := results.Cell{Model: v.String(), Variant: variantOf(v), Rep: rep, Scenario: results.Scenario{
+						c := results.Cell{Model: v.String(), Variant: onCores(v, cores), Rep: rep, Scenario: results.Scenario{
 							Mode: string(cfg.Mode), Conns: conns, Size: size, Work: work,
-							Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns,
+							Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns, ServerCores: cores,
 						}}
 						c.Skipped = skipReason(cfg.Remote, v, conns+cfg.IdleConns)
 						cells = append(cells, c)
@@ -294,8 +299,38 @@ func planRound(cfg Config, rep int) []results.Cell {
 	return cells
 }
 
-// variantOf is what a cell records of its variant.
-func variantOf(v servers.Spec) *servers.Spec { return &v }
+// coreCounts are the server core counts cells run at: ServerCores, or
+// one pass (0) on every server CPU.
+func (cfg Config) coreCounts() []int {
+	if len(cfg.ServerCores) == 0 {
+		return []int{0}
+	}
+	return cfg.ServerCores
+}
+
+// onCores is the variant v runs as on n server cores (0: as spelled):
+// its model's idiom sets the count unless v sets it itself. The cell
+// records what ran.
+func onCores(v servers.Spec, n int) *servers.Spec {
+	if m, ok := servers.ModelNamed(v.Model); ok {
+		v.Settings = m.OnCores(v.Settings, n)
+	}
+	return &v
+}
+
+// cellCPUs are the CPUs a cell's server runs on: the first ServerCores
+// of the server CPUs, or all of them.
+func (cfg Config) cellCPUs(c results.Cell) []int {
+	if c.ServerCores > 0 && c.ServerCores <= len(cfg.ServerCPUs) {
+		return cfg.ServerCPUs[:c.ServerCores]
+	}
+	return cfg.ServerCPUs
+}
+
+// sharesCPUs reports whether server and client CPUs overlap.
+func sharesCPUs(server, client []int) bool {
+	return slices.ContainsFunc(server, func(c int) bool { return slices.Contains(client, c) })
+}
 
 // skipReason says why model can't hold n connections here (or on the
 // remote server host), or "".
@@ -322,7 +357,7 @@ func skipReason(remote *Remote, variant servers.Spec, n int) string {
 
 // runCell starts the server, runs the load, stops the server, and fills c.
 func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
-	srv, err := cfg.Host.Start(ctx, Spec{Variant: c.Spec(), Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.ServerCPUs})
+	srv, err := cfg.Host.Start(ctx, Spec{Variant: c.Spec(), Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.cellCPUs(*c)})
 	if err != nil {
 		c.Error = err.Error()
 		return
@@ -426,6 +461,26 @@ func ParseCPUs(s string) ([]int, error) {
 		}
 	}
 	return cpus, nil
+}
+
+// DefaultCPUs splits this process's CPUs: the first serverCores for the
+// server (one by default: the same for every model), the rest for the
+// generator, so on a machine of 4 or more the generator out-runs a
+// one-core server. When the server takes them all, the generator shares
+// them (shared is then true, and the report says so).
+func DefaultCPUs(serverCores int) (server, client []int, shared bool, err error) {
+	cpus, err := usableCPUs()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if len(cpus) < 2 {
+		return nil, nil, false, ErrNoCPUs
+	}
+	n := min(max(serverCores, 1), len(cpus))
+	if n == len(cpus) {
+		return cpus, cpus, true, nil
+	}
+	return cpus[:n], cpus[n:], false, nil
 }
 
 // ErrNoCPUs is returned by DefaultCPUs when the machine has one CPU.

@@ -182,12 +182,11 @@ func fillRusage(u *results.ServerUsage, st *os.ProcessState) {
 	u.VolCtxSw, u.InvolCtxSw = ru.Nvcsw, ru.Nivcsw
 }
 
-// DefaultCPUs splits this process's CPUs: the first half for the server,
-// the rest for the load generator.
-func DefaultCPUs() (server, client []int, err error) {
+// usableCPUs are the CPUs this process may run on.
+func usableCPUs() ([]int, error) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var cpus []int
 	for c := range 1024 {
@@ -195,11 +194,7 @@ func DefaultCPUs() (server, client []int, err error) {
 			cpus = append(cpus, c)
 		}
 	}
-	if len(cpus) < 2 {
-		return nil, nil, ErrNoCPUs
-	}
-	half := len(cpus) / 2
-	return cpus[:half], cpus[half:], nil
+	return cpus, nil
 }
 
 // readCPUStat reads every CPU's busy and steal time from /proc/stat, in

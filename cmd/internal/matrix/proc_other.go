@@ -58,8 +58,8 @@ func peakRSS(pid int) int64 { return 0 }
 
 func fillRusage(u *results.ServerUsage, st *os.ProcessState) {}
 
-// DefaultCPUs: no pinning where it is not implemented.
-func DefaultCPUs() (server, client []int, err error) { return nil, nil, errNoAffinity }
+// usableCPUs: no pinning where it is not implemented.
+func usableCPUs() ([]int, error) { return nil, errNoAffinity }
 
 // readCPUStat: per-CPU busy and steal time is read from /proc/stat on
 // Linux only (Windows would need NtQuerySystemInformation's processor

@@ -142,12 +142,11 @@ func peakRSS(pid int) int64 {
 
 func fillRusage(u *results.ServerUsage, st *os.ProcessState) {}
 
-// DefaultCPUs splits this process's CPUs: the first half for the server,
-// the rest for the load generator.
-func DefaultCPUs() (server, client []int, err error) {
+// usableCPUs are the CPUs this process may run on.
+func usableCPUs() ([]int, error) {
 	have, _, err := winproc.Affinity(windows.CurrentProcess())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var cpus []int
 	for c := range bits.UintSize {
@@ -155,10 +154,7 @@ func DefaultCPUs() (server, client []int, err error) {
 			cpus = append(cpus, c)
 		}
 	}
-	if len(cpus) < 2 {
-		return nil, nil, ErrNoCPUs
-	}
-	return cpus[:len(cpus)/2], cpus[len(cpus)/2:], nil
+	return cpus, nil
 }
 
 // readCPUStat: per-CPU busy and steal time is read from /proc/stat on

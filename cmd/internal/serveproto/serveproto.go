@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"iobench/servers"
 )
@@ -67,6 +68,43 @@ func Line(addr string, v servers.Spec) string {
 }
 
 var lineRE = regexp.MustCompile(`^listening on (\S+) \(model ([a-z0-9]+(?::[a-z0-9-]+(?:=[a-z0-9]+)?)*)\)$`)
+
+// StatsLine is the last line `iobench serve` prints on stdout as it
+// stops: the connections it accepted, and each loop's share of them
+// for a server of several loops.
+func StatsLine(st servers.Stats) string {
+	s := fmt.Sprintf("stopped: accepted %d", st.Accepted)
+	if len(st.Shares) > 0 {
+		s += " shares"
+		for _, n := range st.Shares {
+			s += " " + strconv.FormatUint(n, 10)
+		}
+	}
+	return s
+}
+
+var statsRE = regexp.MustCompile(`^stopped: accepted ([0-9]+)((?: shares(?: [0-9]+)+)?)$`)
+
+// ParseStats reads StatsLine back: accepted, and the shares (nil when
+// none were printed).
+func ParseStats(line string) (accepted uint64, shares []uint64, ok bool) {
+	m := statsRE.FindStringSubmatch(line)
+	if m == nil {
+		return 0, nil, false
+	}
+	accepted, err := strconv.ParseUint(m[1], 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	for _, f := range strings.Fields(strings.TrimPrefix(m[2], " shares")) {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, nil, false
+		}
+		shares = append(shares, n)
+	}
+	return accepted, shares, true
+}
 
 // ParseLine reads Line's address and variant spelling back (the parent
 // compares it with the spelling of what it asked for).

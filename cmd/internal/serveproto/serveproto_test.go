@@ -53,3 +53,18 @@ func TestArgs(t *testing.T) {
 		t.Errorf("Args() of %s = %q, want %q", v, got, want)
 	}
 }
+
+// TestStatsLine: the stop line is read back, shares and all.
+func TestStatsLine(t *testing.T) {
+	for _, st := range []servers.Stats{{Accepted: 7}, {Accepted: 100, Shares: []uint64{52, 48}}} {
+		acc, shares, ok := ParseStats(StatsLine(st))
+		if !ok || acc != st.Accepted || !slices.Equal(shares, st.Shares) {
+			t.Errorf("ParseStats(StatsLine(%+v)) = %d, %v, %v", st, acc, shares, ok)
+		}
+	}
+	for _, bad := range []string{"", "stopped: accepted", "stopped: accepted 1 shares", "stopped: accepted x", "listening on 1.2.3.4:5 (model epoll)"} {
+		if _, _, ok := ParseStats(bad); ok {
+			t.Errorf("ParseStats(%q) accepted", bad)
+		}
+	}
+}
