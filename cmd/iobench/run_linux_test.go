@@ -604,3 +604,65 @@ func TestRunVariants(t *testing.T) {
 		t.Errorf("rows %v, config models %v; want the %d variants apart", got, s.Config.Models, len(models))
 	}
 }
+
+// TestRunServerCores: on this machine's CPUs shared by server and
+// generator (correctness, not speed), each multi-core model runs in its
+// idiom on 1 and 2 server cores; at 2, every loop or ring serves a share
+// of 100 connections, as the server counted them; the report has the
+// scaling table, marked as measured on shared CPUs.
+func TestRunServerCores(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("skipped: needs 2 CPUs to give a server 2 cores")
+	}
+	out := t.TempDir()
+	b, err := iobench(t, "run", "--models", "epoll,poll,iouring,gonet", "--conns", "100", "--server-cores", "1,2",
+		"--server-cpus", "0,1", "--client-cpus", "0,1", "--repeat", "1", "--retries", "0", "--duration", "200ms", "--warmup", "100ms",
+		"--out", out, "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, b)
+	}
+	s, err := results.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Config.SharedCPUs || !slices.Equal(s.Config.ServerCores, []int{1, 2}) {
+		t.Errorf("config %+v; want cores 1,2 on shared CPUs", s.Config)
+	}
+	seen := 0
+	for _, c := range s.Cells {
+		if c.Skipped != "" {
+			t.Logf("%s skipped: %s", c.Model, c.Skipped)
+			continue
+		}
+		if !c.Counted() || c.Run == nil || c.Server == nil {
+			t.Errorf("%s on %d cores: %s", c.Model, c.ServerCores, c.Error)
+			continue
+		}
+		v := c.Spec()
+		switch {
+		case c.Model == "gonet":
+			if len(c.Server.Shares) != 0 {
+				t.Errorf("gonet on %d cores reports loops %v; the runtime spreads it", c.ServerCores, c.Server.Shares)
+			}
+		case c.ServerCores == 1:
+			if v.Settings.Loops > 1 || len(c.Server.Shares) != 0 {
+				t.Errorf("%s on 1 core ran %+v with shares %v", c.Model, v.Settings, c.Server.Shares)
+			}
+		default:
+			seen++
+			sh := c.Server.Shares
+			if v.Settings.Loops != 2 || len(sh) != 2 || sh[0]+sh[1] != 100 || sh[0] == 0 || sh[1] == 0 {
+				t.Errorf("%s on 2 cores ran %+v, its loops accepted %v; want 2 loops sharing 100 connections", c.Model, v.Settings, sh)
+			} else {
+				t.Logf("%s on 2 cores: loops accepted %d/%d", c.Model, sh[0], sh[1])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no multi-core model ran on 2 cores")
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "## Scaling over server cores") || !strings.Contains(string(md), "Measured with shared CPUs") {
+		t.Errorf("report.md lacks the scaling table or its shared-CPU mark (%v)", err)
+	}
+}
