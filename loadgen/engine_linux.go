@@ -191,6 +191,29 @@ func (e *epollEngine) driveWorkers(ctx context.Context, s *session, flags int, r
 	wg.Wait()
 }
 
+// pinWorker puts the calling thread, locked to its goroutine, on the
+// k-th of this process's CPUs, when there is one per worker: each
+// worker a core of its own, as a C generator pins its threads. A pinned
+// thread is never handed back to the runtime (it ends with its
+// goroutine), so no other goroutine inherits the pin.
+func pinWorker(k, workers int) bool {
+	var set unix.CPUSet
+	if workers < 2 || unix.SchedGetaffinity(0, &set) != nil || set.Count() < workers {
+		return false
+	}
+	seen := -1
+	for c := range 1024 {
+		if set.IsSet(c) {
+			if seen++; seen == k {
+				var one unix.CPUSet
+				one.Set(c)
+				return unix.SchedSetaffinity(0, &one) == nil
+			}
+		}
+	}
+	return false
+}
+
 // Event tags in epoll data: connections use their index in the worker.
 const (
 	tagWake  = -1
@@ -215,7 +238,9 @@ type epollWorker struct {
 // every connection's loss, and releases what it made.
 func (ew *epollWorker) run() error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if !pinWorker(ew.w.index, len(ew.s.workers)) {
+		defer runtime.UnlockOSThread()
+	}
 	defer ew.release()
 	if err := ew.setup(); err != nil {
 		return err

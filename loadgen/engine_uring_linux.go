@@ -84,7 +84,9 @@ const genBufSize = 16 << 10
 
 func (uw *uringWorker) run() error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if !pinWorker(uw.w.index, len(uw.s.workers)) {
+		defer runtime.UnlockOSThread()
+	}
 	n := len(uw.fds)
 	entries := uint32(1) << bits.Len(uint(max(64, 2*n+8)))
 	var err error

@@ -53,6 +53,7 @@ func CheckFDs(n int) error {
 
 // worker is one share of the busy connections with its own recorder.
 type worker struct {
+	index        int        // which of the session's workers: the CPU it is pinned to, where it is
 	mu           sync.Mutex // held by the engine per batch of events, by progress per tick
 	rec          *recorder
 	conns        []*conn
@@ -107,8 +108,8 @@ func (s *session) now() int64 { return int64(time.Since(s.base)) }
 // i/n of a period, so sends are spread evenly.
 func (s *session) spread(n int) {
 	nw := min(s.cfg.Workers, n)
-	for range nw {
-		s.workers = append(s.workers, &worker{rec: newRecorder(s.cfg.Mode == Rate)})
+	for k := range nw {
+		s.workers = append(s.workers, &worker{index: k, rec: newRecorder(s.cfg.Mode == Rate)})
 	}
 	for i := range n {
 		w := s.workers[i%nw]
@@ -494,6 +495,11 @@ func (s *session) tally(r *results.Run) tally {
 	}
 	allDied, lastDeath := true, int64(0)
 	for _, w := range s.workers {
+		var mine uint64
+		for _, c := range w.conns {
+			mine += c.replies
+		}
+		r.WorkerReplies = append(r.WorkerReplies, mine)
 		t.lat.Merge(w.rec.lat)
 		if t.latRaw != nil {
 			t.latRaw.Merge(w.rec.latRaw)

@@ -32,7 +32,7 @@ func WriteRun(w io.Writer, r *results.Run) error {
 	if c.IdleConns > 0 {
 		load += fmt.Sprintf(", +%d idle", c.IdleConns)
 	}
-	measured := fmt.Sprintf("%s after %s warmup (engine %s, %s)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, fmt.Sprintf("%d %s", c.Workers, plural(c.Workers, "worker", "workers")))
+	measured := fmt.Sprintf("%s after %s warmup (engine %s, %s)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, fmt.Sprintf("%d %s%s", c.Workers, plural(c.Workers, "worker", "workers"), workerShares(r)))
 	if r.Interrupted && r.MeasuredNS == 0 {
 		measured = "nothing: interrupted before the warmup ended"
 	}
@@ -90,6 +90,19 @@ func WriteRun(w io.Writer, r *results.Run) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// workerShares is each worker's share of the replies (", replies
+// 51%/49%"), or "" for one worker.
+func workerShares(r *results.Run) string {
+	if len(r.WorkerReplies) < 2 || r.Replies == 0 {
+		return ""
+	}
+	parts := make([]string, len(r.WorkerReplies))
+	for i, n := range r.WorkerReplies {
+		parts[i] = fmt.Sprintf("%.0f%%", 100*float64(n)/float64(r.Replies))
+	}
+	return ", replies " + strings.Join(parts, "/")
 }
 
 // stallText says how long requests waited at worst.

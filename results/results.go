@@ -78,6 +78,9 @@ type Run struct {
 	Connections Connections `json:"connections"`
 	Fairness    Fairness    `json:"fairness"`
 	Rate        *RateStats  `json:"rate,omitempty"`
+	// WorkerReplies are the replies each of the generator's workers
+	// (threads) received in the window: how its load spread.
+	WorkerReplies []uint64 `json:"worker_replies,omitempty"`
 	Client      ClientCPU   `json:"client"`
 	Histograms  Histograms  `json:"histograms"`
 	// Warnings say why the numbers may not mean what they seem to.
