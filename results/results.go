@@ -80,9 +80,9 @@ type Run struct {
 	Rate        *RateStats  `json:"rate,omitempty"`
 	// WorkerReplies are the replies each of the generator's workers
 	// (threads) received in the window: how its load spread.
-	WorkerReplies []uint64 `json:"worker_replies,omitempty"`
-	Client      ClientCPU   `json:"client"`
-	Histograms  Histograms  `json:"histograms"`
+	WorkerReplies []uint64   `json:"worker_replies,omitempty"`
+	Client        ClientCPU  `json:"client"`
+	Histograms    Histograms `json:"histograms"`
 	// Warnings say why the numbers may not mean what they seem to.
 	Warnings []Warning `json:"warnings,omitempty"`
 	// Shard is this run's share of a load split over several processes
