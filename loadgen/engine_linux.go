@@ -193,13 +193,15 @@ func (e *epollEngine) driveWorkers(ctx context.Context, s *session, flags int, r
 
 // pinWorker puts the calling thread, locked to its goroutine, on the
 // k-th of this process's CPUs, when there is one per worker: each
-// worker a core of its own, as a C generator pins its threads. A pinned
-// thread is never handed back to the runtime (it ends with its
-// goroutine), so no other goroutine inherits the pin.
-func pinWorker(k, workers int) bool {
+// worker a core of its own, as a C generator pins its threads. The
+// returned func gives the thread its CPUs back before it is unlocked:
+// the thread goes back to the runtime as it came (ending it instead
+// would SIGKILL any server child it had started: Pdeathsig follows the
+// thread that forked).
+func pinWorker(k, workers int) (restore func()) {
 	var set unix.CPUSet
 	if workers < 2 || unix.SchedGetaffinity(0, &set) != nil || set.Count() < workers {
-		return false
+		return func() {}
 	}
 	seen := -1
 	for c := range 1024 {
@@ -207,11 +209,14 @@ func pinWorker(k, workers int) bool {
 			if seen++; seen == k {
 				var one unix.CPUSet
 				one.Set(c)
-				return unix.SchedSetaffinity(0, &one) == nil
+				if unix.SchedSetaffinity(0, &one) != nil {
+					return func() {}
+				}
+				return func() { _ = unix.SchedSetaffinity(0, &set) }
 			}
 		}
 	}
-	return false
+	return func() {}
 }
 
 // Event tags in epoll data: connections use their index in the worker.
@@ -238,9 +243,8 @@ type epollWorker struct {
 // every connection's loss, and releases what it made.
 func (ew *epollWorker) run() error {
 	runtime.LockOSThread()
-	if !pinWorker(ew.w.index, len(ew.s.workers)) {
-		defer runtime.UnlockOSThread()
-	}
+	defer runtime.UnlockOSThread()
+	defer pinWorker(ew.w.index, len(ew.s.workers))()
 	defer ew.release()
 	if err := ew.setup(); err != nil {
 		return err

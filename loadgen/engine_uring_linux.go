@@ -84,9 +84,8 @@ const genBufSize = 16 << 10
 
 func (uw *uringWorker) run() error {
 	runtime.LockOSThread()
-	if !pinWorker(uw.w.index, len(uw.s.workers)) {
-		defer runtime.UnlockOSThread()
-	}
+	defer runtime.UnlockOSThread()
+	defer pinWorker(uw.w.index, len(uw.s.workers))()
 	n := len(uw.fds)
 	entries := uint32(1) << bits.Len(uint(max(64, 2*n+8)))
 	var err error

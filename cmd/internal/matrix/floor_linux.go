@@ -85,8 +85,9 @@ func loopbackRoundTrips(srv, cli, n int, d time.Duration) (h *hdrhistogram.Histo
 
 	echoed := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the pinned thread ends with the goroutine
-		pin(srv)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer pin(srv)()
 		buf := make([]byte, 64)
 		for {
 			if _, err := rawFull(unix.SYS_READ, s, buf); err != nil {
@@ -103,7 +104,8 @@ func loopbackRoundTrips(srv, cli, n int, d time.Duration) (h *hdrhistogram.Histo
 	h = results.NewHistogram()
 	go func() {
 		runtime.LockOSThread()
-		pin(cli)
+		defer runtime.UnlockOSThread()
+		defer pin(cli)()
 		msg := make([]byte, 64)
 		deadline := time.Now().Add(d)
 		for i := 0; i < n+1000 && (i < 1000 || time.Now().Before(deadline)); i++ {
@@ -131,14 +133,19 @@ func loopbackRoundTrips(srv, cli, n int, d time.Duration) (h *hdrhistogram.Histo
 	return h, <-echoed
 }
 
-// pin puts the calling thread on cpu (-1: leaves it).
-func pin(cpu int) {
-	if cpu < 0 {
-		return
+// pin puts the calling thread on cpu (-1: leaves it); the returned func
+// gives it its CPUs back, so the thread returns to the runtime as it
+// came (ending it would SIGKILL a server child it had forked: Pdeathsig
+// follows the thread).
+func pin(cpu int) (restore func()) {
+	var was unix.CPUSet
+	if cpu < 0 || unix.SchedGetaffinity(0, &was) != nil {
+		return func() {}
 	}
 	var set unix.CPUSet
 	set.Set(cpu)
 	_ = unix.SchedSetaffinity(0, &set)
+	return func() { _ = unix.SchedSetaffinity(0, &was) }
 }
 
 // rawFull reads or writes all of buf with raw system calls (no runtime
