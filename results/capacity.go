@@ -107,6 +107,50 @@ type Step struct {
 	Failed string `json:"failed,omitempty"`
 	// Disturbed: the machine disturbed the step (measured again).
 	Disturbed string `json:"disturbed,omitempty"`
+	// TailOnly: the step failed on its percentile alone (the rate was
+	// carried and nothing grew). Twice: it was measured a second time
+	// and judged on both windows pooled (matrix.measureStep).
+	TailOnly bool `json:"tail_only,omitempty"`
+	Twice    bool `json:"twice,omitempty"`
+}
+
+// PoolRuns is two runs of one step as one: their latency histograms
+// merged (percentiles from both windows), replies and time added up, the
+// second's end state (backlog, oldest waiting) kept: the later window
+// says whether anything was still growing.
+func PoolRuns(a, b *Run) (*Run, error) {
+	ha, err := a.Latency()
+	if err != nil || ha == nil {
+		return nil, fmt.Errorf("results: pooling runs: %v", err)
+	}
+	hb, err := b.Latency()
+	if err != nil || hb == nil {
+		return nil, fmt.Errorf("results: pooling runs: %v", err)
+	}
+	ha.Merge(hb)
+	p := *b
+	p.LatencyNS = PercentilesOf(ha)
+	// Lower bounds from either window stay lower bounds, from the lower
+	// of the two percentiles.
+	for _, lf := range []string{a.LatencyNS.LowerFrom, b.LatencyNS.LowerFrom} {
+		if lf != "" && (p.LatencyNS.LowerFrom == "" || quantileOf(lf) < quantileOf(p.LatencyNS.LowerFrom)) {
+			p.LatencyNS.LowerFrom = lf
+		}
+	}
+	p.Replies = a.Replies + b.Replies
+	p.MeasuredNS = a.MeasuredNS + b.MeasuredNS
+	if p.MeasuredNS > 0 {
+		p.ThroughputPerSec = float64(p.Replies) / (float64(p.MeasuredNS) / 1e9)
+	}
+	if a.Rate != nil && b.Rate != nil {
+		rs := *b.Rate
+		if a.Rate.Lateness.P99 > rs.Lateness.P99 {
+			rs.Lateness = a.Rate.Lateness // the generator's worse window
+		}
+		p.Rate = &rs
+	}
+	p.Client.Bottleneck = a.Client.Bottleneck || b.Client.Bottleneck
+	return &p, nil
 }
 
 // Capacity is how much load one model carries at one scenario before the
@@ -194,6 +238,8 @@ func StepOf(r *Run, target SLO, serverCores, share float64) Step {
 	}
 	st.Held = len(why) == 0
 	st.Why = strings.Join(why, "; ")
+	st.TailOnly = !st.Held && len(why) == 1 && st.Carried >= HeldShare*st.Rate && !st.LowerBound &&
+		st.BacklogEnd <= int64(r.Config.Conns) && st.OldestNS <= target.BoundNS && r.Replies > 0
 	// The generator is the limit when it could not offer the rate: its
 	// CPU near its cores' limit, or its own lateness alone past the bound.
 	st.GeneratorLimit = !st.Held && (r.Client.Bottleneck || st.LateNS > target.BoundNS)

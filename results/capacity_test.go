@@ -95,3 +95,38 @@ func TestStepOf(t *testing.T) {
 		t.Errorf("CPU per reply %v ns; want 0.5 cores × 0.5 s / 5,000 replies = 50µs", st.CPUPerReplyNS)
 	}
 }
+
+// TestPoolRuns: two windows of a step pooled: one tail from both
+// histograms, replies and time added, the later end state kept.
+func TestPoolRuns(t *testing.T) {
+	mk := func(v int64, n int64, backlog int64) *results.Run {
+		h := results.NewHistogram()
+		results.RecordN(h, v, n)
+		enc, err := results.EncodeHistogram(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &results.Run{Config: results.RunConfig{Rate: 1000, Conns: 10}, Replies: uint64(n), MeasuredNS: int64(time.Second),
+			LatencyNS: results.PercentilesOf(h), Histograms: results.Histograms{Latency: enc}, Rate: &results.RateStats{Target: 1000, BacklogEnd: backlog}}
+	}
+	// The first window's 2% at 3ms put its p99 at 3ms; pooled with a clean
+	// window, 1% are: the p99 falls back among the clean values.
+	a, b := mk(200_000, 980, 0), mk(200_000, 1000, 1)
+	h, err := a.Latency()
+	if err != nil {
+		t.Fatal(err)
+	}
+	results.RecordN(h, 3_000_000, 20)
+	a.Histograms.Latency, _ = results.EncodeHistogram(h)
+	a.Replies += 20
+	p, err := results.PoolRuns(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Replies != 2000 || p.MeasuredNS != int64(2*time.Second) || p.ThroughputPerSec != 1000 || p.Rate.BacklogEnd != 1 {
+		t.Errorf("pooled %+v", p)
+	}
+	if p.LatencyNS.Count != 2000 || p.LatencyNS.P99 > 1_000_000 || p.LatencyNS.P999 < 2_900_000 {
+		t.Errorf("pooled latency %+v; want 2000 values, the 3ms tail at p99.9", p.LatencyNS)
+	}
+}
