@@ -163,3 +163,27 @@ func TestModelStyles(t *testing.T) {
 		}
 	}
 }
+
+// TestReadingCPURule: where the generator was the ceiling, replies/s
+// measure the generator: the reading ranks by server CPU per reply
+// instead and says so — never "led with … replies/s".
+func TestReadingCPURule(t *testing.T) {
+	bound := func(model string, tput, cpu float64) Row {
+		r := row(model, rep(tput, 5), rep(1e6, 5))
+		r.cpus = rep(cpu, 5)
+		r.CPUPerRep = Spread(r.cpus)
+		r.Notes = []Note{{Label: "generator-bound"}}
+		return r
+	}
+	got := reading(Table{Scenario: results.Scenario{Conns: 100}, Rows: []Row{
+		bound("iouring", 207_000, 4_400), bound("epoll", 165_000, 6_000), bound("poll", 160_000, 6_100),
+	}}, &results.Suite{})
+	for _, want := range []string{"iouring used the least server CPU per reply, 4.49µs, 1.36× less than epoll", "ranked by server CPU per reply instead"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reading %q\nlacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "led with") {
+		t.Errorf("reading %q ranks by replies/s", got)
+	}
+}

@@ -71,14 +71,20 @@ func summaryLine(t Table) string {
 	case len(v.ranked) == 1:
 		parts = append(parts, "only "+v.ranked[0].Model+" measured fairly and without failure")
 	case !v.decidable:
-		parts = append(parts, "too few repetitions to rank; highest median "+v.ranked[0].Model)
+		parts = append(parts, "too few repetitions to rank; best median "+v.ranked[0].Model)
 	case len(v.level) > 1:
 		parts = append(parts, joinAnd(modelNames(v.level))+" level at the top")
 	case len(v.unsettled) > 0 && (len(v.below) == 0 || v.ranked[1].Model == v.unsettled[0].Model):
-		parts = append(parts, "highest median "+v.ranked[0].Model)
+		parts = append(parts, "best median "+v.ranked[0].Model)
+	case v.cpuRule:
+		lead := v.ranked[0]
+		parts = append(parts, fmt.Sprintf("%s leads on server CPU per reply (%.2f× less than %s)", lead.Model, v.better(lead, v.ranked[1]), v.ranked[1].Model))
 	default:
 		lead := v.ranked[0]
 		parts = append(parts, fmt.Sprintf("%s leads (%.2f× %s)", lead.Model, lead.Throughput.Median/v.ranked[1].Throughput.Median, v.ranked[1].Model))
+	}
+	if v.cpuRule {
+		parts = append(parts, "ranked by server CPU per reply: the generator was the ceiling")
 	}
 	if v.decidable && len(v.ranked) > 1 {
 		lead := v.ranked[0]
@@ -87,8 +93,8 @@ func summaryLine(t Table) string {
 		}
 		var lower, collapsed []string
 		for _, r := range v.below {
-			f := fmt.Sprintf("%s %.2f× fewer", r.Model, lead.Throughput.Median/r.Throughput.Median)
-			if r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+			f := fmt.Sprintf("%s %s", r.Model, v.fewer(v.better(lead, r)))
+			if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
 				collapsed = append(collapsed, f)
 			} else {
 				lower = append(lower, f)

@@ -65,6 +65,73 @@ type verdict struct {
 	// first is told apart from the second.
 	byCPU    []Row
 	cpuApart bool
+	// cpuRule: the generator was the ceiling of some ranked row, so
+	// replies/s measure the generator, not the servers: the ranking is by
+	// server CPU per reply instead, lowest first (the one rule, said in
+	// the reading and the summary).
+	cpuRule bool
+}
+
+// The ranking's figure, by the table's rule: replies/s (higher is
+// better), or server CPU per reply (lower is better).
+func (v verdict) val(r Row) float64 {
+	if v.cpuRule {
+		return r.CPUPerRep.Median
+	}
+	return r.Throughput.Median
+}
+
+func (v verdict) samples(r Row) []float64 {
+	if v.cpuRule {
+		return r.cpus
+	}
+	return r.tput
+}
+
+// better says how many times better a is than b by the rule (≥ 1 when a
+// ranks first).
+func (v verdict) better(a, b Row) float64 {
+	if v.cpuRule {
+		return v.val(b) / v.val(a)
+	}
+	return v.val(a) / v.val(b)
+}
+
+// figure is r's ranking figure with its unit.
+func (v verdict) figure(r Row) string {
+	if v.cpuRule {
+		return Dur(int64(r.CPUPerRep.Median)) + " of server CPU per reply"
+	}
+	return Count(r.Throughput.Median) + " replies/s"
+}
+
+// short is r's ranking figure alone: "34,000" or "4.43µs".
+func (v verdict) short(r Row) string {
+	if v.cpuRule {
+		return Dur(int64(r.CPUPerRep.Median))
+	}
+	return Count(r.Throughput.Median)
+}
+
+// fewer says "1.32× fewer" replies, or "1.32× more CPU per reply".
+func (v verdict) fewer(x float64) string {
+	if v.cpuRule {
+		return fmt.Sprintf("%.2f× more CPU per reply", x)
+	}
+	return fmt.Sprintf("%.2f× fewer", x)
+}
+
+// usesCPURule reports whether ranked rows must rank by server CPU per
+// reply: some were generator-bound, and every one has its CPU measured.
+func usesCPURule(ranked []Row) bool {
+	bound := false
+	for _, r := range ranked {
+		if len(r.cpus) == 0 {
+			return false
+		}
+		bound = bound || r.note("generator-bound") != nil
+	}
+	return bound
 }
 
 func judge(t Table) verdict {
@@ -90,7 +157,8 @@ func judge(t Table) verdict {
 	if len(v.ranked) == 0 {
 		return v
 	}
-	sort.SliceStable(v.ranked, func(i, j int) bool { return v.ranked[i].Throughput.Median > v.ranked[j].Throughput.Median })
+	v.cpuRule = usesCPURule(v.ranked)
+	sort.SliceStable(v.ranked, func(i, j int) bool { return v.better(v.ranked[i], v.ranked[j]) > 1 })
 	reps := v.ranked[0].Reps
 	for _, r := range v.ranked {
 		reps = min(reps, r.Reps)
@@ -99,7 +167,7 @@ func judge(t Table) verdict {
 	lead := v.ranked[0]
 	v.level = []Row{lead}
 	for _, r := range v.ranked[1:] {
-		d := differ(lead.tput, r.tput, Alpha, MinDelta)
+		d := differ(v.samples(lead), v.samples(r), Alpha, MinDelta)
 		switch {
 		case d.Differ:
 			v.below = append(v.below, r)
@@ -109,7 +177,9 @@ func judge(t Table) verdict {
 			v.unsettled = append(v.unsettled, r)
 		}
 	}
-	v.rankByCPU()
+	if !v.cpuRule {
+		v.rankByCPU()
+	}
 	return v
 }
 
@@ -168,16 +238,24 @@ func reading(t Table, s *results.Suite) string {
 	case !v.decidable:
 		var parts []string
 		for _, r := range v.ranked {
-			parts = append(parts, fmt.Sprintf("%s %s", r.Model, Count(r.Throughput.Median)))
+			parts = append(parts, fmt.Sprintf("%s %s", r.Model, v.figure(r)))
 		}
-		fmt.Fprintf(&b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians in replies/s: %s.",
+		fmt.Fprintf(&b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians: %s.",
 			v.ranked[len(v.ranked)-1].Reps, samplesNeeded(Alpha), strings.Join(parts, ", "))
 	case len(v.level) > 1:
-		fmt.Fprintf(&b, "%s were level (within %.0f%% of %s's %s replies/s and not told apart: Mann-Whitney p ≥ %.2f).",
-			joinAnd(modelNames(v.level)), MinDelta*100, v.level[0].Model, Count(v.level[0].Throughput.Median), Alpha)
+		fmt.Fprintf(&b, "%s were level (within %.0f%% of %s's %s and not told apart: Mann-Whitney p ≥ %.2f).",
+			joinAnd(modelNames(v.level)), MinDelta*100, v.level[0].Model, v.figure(v.level[0]), Alpha)
 	case len(v.unsettled) > 0 && (len(v.below) == 0 || v.ranked[1].Model == v.unsettled[0].Model):
 		lead := v.ranked[0]
-		fmt.Fprintf(&b, "%s had the highest median, %s replies/s.", lead.Model, Count(lead.Throughput.Median))
+		if v.cpuRule {
+			fmt.Fprintf(&b, "%s had the lowest median server CPU per reply, %s.", lead.Model, Dur(int64(lead.CPUPerRep.Median)))
+		} else {
+			fmt.Fprintf(&b, "%s had the highest median, %s replies/s.", lead.Model, Count(lead.Throughput.Median))
+		}
+	case v.cpuRule:
+		lead, next := v.ranked[0], v.ranked[1]
+		fmt.Fprintf(&b, "%s used the least server CPU per reply, %s, %.2f× less than %s (next, p=%.3f).", lead.Model, Dur(int64(lead.CPUPerRep.Median)),
+			v.better(lead, next), next.Model, differ(v.samples(lead), v.samples(next), Alpha, MinDelta).P)
 	default:
 		lead, next := v.ranked[0], v.ranked[1]
 		fmt.Fprintf(&b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
@@ -187,8 +265,8 @@ func reading(t Table, s *results.Suite) string {
 		lead := v.ranked[0]
 		var lower, collapsed []string
 		for _, r := range v.below {
-			f := fmt.Sprintf("%s (%.2f× fewer)", r.Model, lead.Throughput.Median/r.Throughput.Median)
-			if r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+			f := fmt.Sprintf("%s (%s)", r.Model, v.fewer(v.better(lead, r)))
+			if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
 				collapsed = append(collapsed, f)
 			} else if len(v.level) > 1 || r.Model != v.ranked[1].Model {
 				lower = append(lower, f)
@@ -197,7 +275,7 @@ func reading(t Table, s *results.Suite) string {
 		if len(v.unsettled) > 0 {
 			var parts []string
 			for _, r := range v.unsettled {
-				parts = append(parts, fmt.Sprintf("%s (%s, %.2f×)", r.Model, Count(r.Throughput.Median), r.Throughput.Median/lead.Throughput.Median))
+				parts = append(parts, fmt.Sprintf("%s (%s, %.2f×)", r.Model, v.short(r), v.val(r)/v.val(lead)))
 			}
 			fmt.Fprintf(&b, " Not told apart from %s although their medians differ by more than %.0f%% (the repetitions spread too widely; more --repeat may settle it): %s.",
 				lead.Model, MinDelta*100, joinAnd(parts))
@@ -230,8 +308,16 @@ func reading(t Table, s *results.Suite) string {
 			bound = append(bound, r.Model)
 		}
 	}
-	if len(bound) > 0 {
+	switch {
+	case len(bound) > 0 && v.cpuRule:
+		fmt.Fprintf(&b, " Generator-bound: %s (the load generator was near its CPU limit, so replies/s are its ceiling, not the servers': ranked by server CPU per reply instead).", joinAnd(bound))
+	case len(bound) > 0:
 		fmt.Fprintf(&b, " Generator-bound: %s (the load generator was near its CPU limit: those figures may be its ceiling, not the server's).", joinAnd(bound))
+	}
+	for _, r := range v.ranked {
+		if r.CPUShare.N > 0 && r.CPUShare.Median >= 90 && r.CPUPerRep.N > 0 && slices.ContainsFunc(s.Models, func(m results.ModelInfo) bool { return m.Name == r.Model && m.Mechanism == "busy-poll" }) {
+			fmt.Fprintf(&b, " %s keeps its core busy at any load (%.0f%% of its cores here): it never sleeps.", r.Model, r.CPUShare.Median)
+		}
 	}
 	return b.String()
 }
