@@ -16,7 +16,7 @@ import (
 )
 
 // capacityHeader is the capacity table's columns.
-var capacityHeader = []string{"model", "conns", "knee msg/s [range]", "limited by", "closed loop", "server cores at knee", "at common rate: server CPU", "CPU/reply", "target pct"}
+var capacityHeader = []string{"model", "conns", "knee msg/s [range]", "limit", "closed loop", "cores at knee", "CPU% at common", "CPU/reply", "pct at common"}
 
 // CapacityRanked is the suite's capacities in the one ranking rule:
 // the knee's median, highest first; a generator-bound knee ("≥") after
@@ -102,11 +102,8 @@ func minHeld(c results.Capacity) float64 {
 
 func capacityCells(c results.Capacity) []string {
 	limited := c.LimitedBy
-	if c.GeneratorBound() {
-		limited = "generator (the server may carry more)"
-	}
 	if c.Failed != "" {
-		limited = "server failed: " + c.Failed
+		limited = "failed: " + firstClause(c.Failed)
 	}
 	equal, perReply, pct := "—", "—", "—"
 	var shares, per, lat []float64
@@ -121,7 +118,7 @@ func capacityCells(c results.Capacity) []string {
 		lower = lower || st.LowerBound
 	}
 	if len(shares) > 0 {
-		equal = fmt.Sprintf("%.0f%% of its cores", 100*results.SpreadOf(shares).Median)
+		equal = fmt.Sprintf("%.0f%%", 100*results.SpreadOf(shares).Median)
 		perReply = Dur(int64(results.SpreadOf(per).Median))
 		pct = Dur(int64(results.SpreadOf(lat).Median))
 		if lower {
@@ -221,7 +218,7 @@ func writeCapacityTable(b *strings.Builder, s *results.Suite) {
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
-	b.WriteString("\nColumns: closed loop = replies/s with each connection waiting for its reply (the search's probe: about the most it can carry); server cores at knee = its CPU at the highest rate that held (1.00 = one core busy); at the common rate, its CPU as a share of the cores it was given, per reply, and the target percentile there. Every step of every search is in results.json (`capacity[].steps`).\n")
+	b.WriteString("\n" + capacityLegend + " Every step of every search is in results.json (`capacity[].steps`).\n")
 }
 
 // writeCapacityTerminal prints the capacity table.
@@ -240,9 +237,12 @@ func writeCapacityTerminal(b *strings.Builder, s *results.Suite) error {
 	if err := tt.Render(); err != nil {
 		return err
 	}
-	b.WriteString(capacityRule + "\n")
+	b.WriteString(capacityLegend + "\n" + capacityRule + "\n")
 	return nil
 }
+
+// capacityLegend says what the capacity table's columns are.
+const capacityLegend = "Columns: limit = what broke the target first (server, or generator: then the knee is \"≥\"); closed loop = replies/s with each connection waiting for its reply (the search's probe: about the most it can carry); cores at knee = the server's CPU at the highest rate that held (1.00 = one core busy); at the common rate, the server's CPU as a share of the cores it was given, per reply, and the target percentile there."
 
 // capacityCharts draws, per connection count, the target percentile vs
 // offered load (log scales, the bound as a line, each knee marked) and

@@ -52,7 +52,7 @@ func TestCapacityText(t *testing.T) {
 	}
 	var b strings.Builder
 	writeCapacityTable(&b, s)
-	if !strings.Contains(b.String(), "| iouring | 100 | ≥ 70,000 [60,000–80,000] | generator (the server may carry more) |") {
+	if !strings.Contains(b.String(), "| iouring | 100 | ≥ 70,000 [60,000–80,000] | generator |") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
