@@ -23,6 +23,17 @@ var capacityHeader = []string{"model", "conns", "knee msg/s [range]", "limit", "
 // none it might exceed; models whose knee ranges overlap are level, and
 // among them the lower server CPU at the common rate goes first.
 func CapacityRanked(s *results.Suite) []results.Capacity {
+	var out []results.Capacity
+	for _, g := range capacityGroups(s) {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// capacityGroups are the ranked capacities in level groups: a group's
+// knee ranges overlap its first's; groups in rank order, each in order
+// of CPU at the common rate.
+func capacityGroups(s *results.Suite) [][]results.Capacity {
 	cs := slices.Clone(s.Capacity)
 	slices.SortStableFunc(cs, func(a, b results.Capacity) int {
 		if a.Scenario.Conns != b.Scenario.Conns {
@@ -35,15 +46,18 @@ func CapacityRanked(s *results.Suite) []results.Capacity {
 	})
 	// Level groups: each model whose range overlaps the group's first;
 	// within a group, the lower CPU at the common rate first.
+	var groups [][]results.Capacity
 	for i := 0; i < len(cs); {
 		j := i + 1
 		for j < len(cs) && cs[j].Scenario == cs[i].Scenario && overlap(cs[i].Knee, cs[j].Knee) {
 			j++
 		}
-		slices.SortStableFunc(cs[i:j], func(a, b results.Capacity) int { return cmpFloat(equalCPU(a), equalCPU(b)) })
+		g := slices.Clone(cs[i:j])
+		slices.SortStableFunc(g, func(a, b results.Capacity) int { return cmpFloat(equalCPU(a), equalCPU(b)) })
+		groups = append(groups, g)
 		i = j
 	}
-	return cs
+	return groups
 }
 
 func cmpFloat(a, b float64) int {
@@ -169,18 +183,23 @@ func capacitySummary(s *results.Suite) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**\n\n", mdEscape(capacityTitle(s)))
+	// Per scenario: level groups joined by ">", their members by "≈".
 	byConns := map[string][]string{}
 	var conns []string
-	for _, c := range CapacityRanked(s) {
-		n := capScenario(c.Scenario)
+	for _, g := range capacityGroups(s) {
+		n := capScenario(g[0].Scenario)
 		if _, ok := byConns[n]; !ok {
 			conns = append(conns, n)
 		}
-		entry := fmt.Sprintf("%s %s", c.Model, kneeText(c))
-		if cpu := equalCPU(c); !math.IsInf(cpu, 1) && s.CommonRate > 0 {
-			entry += fmt.Sprintf(" (%.0f%% of its cores at %s/s)", 100*shareAt(c), Count(s.CommonRate))
+		var members []string
+		for _, c := range g {
+			entry := fmt.Sprintf("%s %s", c.Model, kneeText(c))
+			if cpu := equalCPU(c); !math.IsInf(cpu, 1) && s.CommonRate > 0 {
+				entry += fmt.Sprintf(" (%.0f%% of its cores at %s/s)", 100*shareAt(c), Count(s.CommonRate))
+			}
+			members = append(members, entry)
 		}
-		byConns[n] = append(byConns[n], entry)
+		byConns[n] = append(byConns[n], strings.Join(members, " ≈ "))
 	}
 	for _, n := range conns {
 		fmt.Fprintf(&b, "- %s conns: %s\n", n, mdEscape(strings.Join(byConns[n], " > ")))
@@ -307,15 +326,17 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 		if len(pts) == 0 {
 			continue
 		}
+		// Points, not a line: steps of several searches at close rates
+		// scatter with the machine's noise, and a line through them
+		// would draw a trend that is not there.
 		stl := styleOf(c.Model)
-		line, points, err := plotter.NewLinePoints(pts)
+		points, err := plotter.NewScatter(pts)
 		if err != nil {
 			return false, err
 		}
-		line.Color, line.Dashes = stl.color, stl.dashes
 		points.Color, points.Shape = stl.color, stl.glyph
-		p.Add(line, points)
-		p.Legend.Add(c.Model, line, points)
+		p.Add(points)
+		p.Legend.Add(c.Model, points)
 		if c.Knee.Median > 0 {
 			var at plotter.XYs
 			for _, st := range steps {
@@ -369,10 +390,14 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 type humanLogTicks struct{}
 
 func (humanLogTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = humanNumber(ticks[i].Value)
+	// 1, 2, 5 of each decade labelled, so that a range inside one decade
+	// still reads.
+	var ticks []plot.Tick
+	for d := math.Pow(10, math.Floor(math.Log10(lo))); d <= hi; d *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if v := d * m; v >= lo && v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v, Label: humanNumber(v)})
+			}
 		}
 	}
 	return ticks

@@ -479,6 +479,10 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	cells, took := estimate(cfg)
+	var searching time.Duration
+	if cc := cfg.Capacity; cc != nil {
+		searching = cc.Estimate(len(cfg.Models), len(cc.Conns)*max(1, len(cfg.ServerCores))*len(cfg.Sizes)*len(cfg.Works), cellOverhead)
+	}
 	if cells == 0 {
 		return usageErr("run: every cell would be skipped (%s); nothing to measure", firstSkip(cfg))
 	}
@@ -492,6 +496,10 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 			cells/cfg.Repeat*a.Min, cells, a.Min, cfg.Repeat, (perRep * time.Duration(a.Min)).Round(time.Second), took.Round(time.Second), out)
 	} else {
 		fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
+	}
+	if searching > 0 {
+		fmt.Fprintf(stderr, "iobench run: then capacity at %s, %d search(es) per model at %s conns: about %s more\n",
+			cfg.Capacity.SLO, cfg.Capacity.Searches, strings.Trim(fmt.Sprint(cfg.Capacity.Conns), "[]"), searching.Round(time.Second))
 	}
 	resultsPath := filepath.Join(out, "results.json")
 	var checkpointErr error

@@ -39,6 +39,14 @@ const (
 	minRate  = 50
 )
 
+// Estimate is about how long the capacity searches take: a probe, about
+// six steps a search (measured here: 15 to 20 steps for three
+// searches), and the common rate once a search, per model × scenario.
+func (cc *Capacity) Estimate(models, scenarios int, overhead time.Duration) time.Duration {
+	steps := 1 + 7*cc.Searches
+	return time.Duration(models*scenarios*steps) * (cc.Step + cc.StepWarmup + overhead)
+}
+
 // search is one model × scenario's capacity search, over its repetitions.
 type search struct {
 	cap    *results.Capacity
