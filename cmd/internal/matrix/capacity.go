@@ -30,7 +30,7 @@ type Capacity struct {
 const (
 	DefaultSearches   = 3
 	DefaultStep       = 400 * time.Millisecond
-	DefaultStepWarmup = 150 * time.Millisecond
+	DefaultStepWarmup = 100 * time.Millisecond
 	// Precision: a search ends when the lowest rate that failed is
 	// within this factor of the highest that held.
 	Precision = 1.05
