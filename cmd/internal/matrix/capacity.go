@@ -55,6 +55,7 @@ type search struct {
 	k      int     // the current repetition, 1-based
 	lo, hi float64 // highest rate held, lowest failed (0: none yet)
 	hiGen  bool    // the step at hi failed at the generator's limit
+	atGen  int     // searches that ended at the generator's limit
 	next   float64
 	steps  int
 	done   bool
@@ -103,11 +104,15 @@ func (s *search) endSearch() {
 	c := s.cap
 	c.Knees = append(c.Knees, s.lo)
 	// A search that never failed, or failed first where the generator
-	// could not offer the rate, found the generator's limit.
+	// could not offer the rate, found the generator's limit; the knee is
+	// the generator's ("≥") when at least half the searches did, so that
+	// one hiccup of the generator's CPU does not mark a server's knee.
 	if s.hiGen || s.hi == 0 && s.lo > 0 {
+		s.atGen++
+	}
+	c.LimitedBy = "server"
+	if 2*s.atGen >= len(c.Knees) {
 		c.LimitedBy = "generator"
-	} else if c.LimitedBy == "" {
-		c.LimitedBy = "server"
 	}
 	if len(c.Knees) < s.total {
 		s.k++

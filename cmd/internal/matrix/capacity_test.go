@@ -78,3 +78,20 @@ func TestFloor(t *testing.T) {
 		t.Errorf("floor %+v; want ≥ 1000 round trips, each longer than two null calls", f)
 	}
 }
+
+// TestSearchGeneratorMajority: one search of three ending at the
+// generator's limit leaves the knee the server's.
+func TestSearchGeneratorMajority(t *testing.T) {
+	s := &search{cap: &results.Capacity{}, k: 1, total: 3, closed: 60_000, next: 30_000}
+	for n := 0; !s.done; n++ {
+		if n > 3*maxSteps {
+			t.Fatal("no end")
+		}
+		st := results.Step{Rate: s.next, Held: s.next <= 40_000}
+		st.GeneratorLimit = !st.Held && s.k == 2 // the second search's failures are the generator's
+		s.advance(st)
+	}
+	if s.cap.LimitedBy != "server" || s.atGen != 1 {
+		t.Errorf("limited by %q after %d generator-ended searches of 3; want server", s.cap.LimitedBy, s.atGen)
+	}
+}
