@@ -200,6 +200,33 @@ func SpreadOf(xs []float64) Spread {
 	return Spread{Median: m, Lo: s[0], Hi: s[len(s)-1], N: len(s)}
 }
 
+// mergeCapacity pools add into into: the searches of one model,
+// scenario and target are one capacity (knees, steps and equal-load
+// steps together, the knee's spread recomputed; the generator's when
+// either said so); others are appended.
+func mergeCapacity(into, add []Capacity) []Capacity {
+	for _, c := range add {
+		i := slices.IndexFunc(into, func(d Capacity) bool { return d.Model == c.Model && d.Scenario == c.Scenario && d.SLO == c.SLO })
+		if i < 0 {
+			into = append(into, c)
+			continue
+		}
+		d := &into[i]
+		d.Knees = append(slices.Clone(d.Knees), c.Knees...)
+		d.Steps = append(slices.Clone(d.Steps), c.Steps...)
+		d.Equal = append(slices.Clone(d.Equal), c.Equal...)
+		d.Knee = SpreadOf(d.Knees)
+		d.ClosedLoop = max(d.ClosedLoop, c.ClosedLoop)
+		if c.GeneratorBound() {
+			d.LimitedBy = c.LimitedBy
+		}
+		if d.Failed == "" {
+			d.Failed = c.Failed
+		}
+	}
+	return into
+}
+
 // GeneratorBound reports whether the knee is the generator's limit.
 func (c Capacity) GeneratorBound() bool { return c.LimitedBy == "generator" }
 

@@ -130,3 +130,20 @@ func TestPoolRuns(t *testing.T) {
 		t.Errorf("pooled latency %+v; want 2000 values, the 3ms tail at p99.9", p.LatencyNS)
 	}
 }
+
+// TestMergeCapacity: two runs' searches of one model and target pool
+// their knees; another model's stays apart.
+func TestMergeCapacity(t *testing.T) {
+	slo := results.SLO{Percentile: "p99", BoundNS: 1e6}
+	sc := results.Scenario{Mode: "rate", Conns: 100}
+	a := &results.Suite{Capacity: []results.Capacity{{Model: "epoll", Scenario: sc, SLO: slo, Knees: []float64{10, 12}, LimitedBy: "server"}}}
+	b := &results.Suite{Capacity: []results.Capacity{{Model: "epoll", Scenario: sc, SLO: slo, Knees: []float64{14}, LimitedBy: "server"},
+		{Model: "poll", Scenario: sc, SLO: slo, Knees: []float64{5}}}}
+	m := results.Merge(a, b)
+	if len(m.Capacity) != 2 || len(m.Capacity[0].Knees) != 3 || m.Capacity[0].Knee.Median != 12 || m.Capacity[1].Model != "poll" {
+		t.Errorf("merged capacity %+v", m.Capacity)
+	}
+	if len(a.Capacity[0].Knees) != 2 {
+		t.Errorf("merging changed its input: %v", a.Capacity[0].Knees)
+	}
+}

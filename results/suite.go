@@ -407,10 +407,15 @@ func Merge(suites ...*Suite) *Suite {
 	out := *suites[0]
 	out.Cells = nil
 	out.Sources = nil
+	out.Capacity = nil
 	var sources []Source
 	differ := false
 	for _, s := range suites {
 		out.Cells = append(out.Cells, s.Cells...)
+		out.Capacity = mergeCapacity(out.Capacity, s.Capacity)
+		if s.CommonRate != out.CommonRate {
+			out.CommonRate = 0 // the equal-load steps keep their own rates
+		}
 		out.Interrupted = out.Interrupted || s.Interrupted
 		for _, m := range s.Models {
 			if _, ok := out.Model(m.Name); !ok {
