@@ -59,7 +59,14 @@ Modes:
 Every reply is verified byte by byte. Ctrl-C stops the run, writes what was
 measured (marked interrupted) and exits 130.
 
-Exit status: 0 when the run measured what it was asked; 1 when it failed —
+Rate mode offered more than the server carries is measured, not failed:
+the summary gives the replies/s the server did carry, the backlog and the
+corrected latency (requests unanswered at the end counted at their age,
+"≥" on the percentiles that rest on them), the generator's own lateness,
+and warns "overloaded".
+
+Exit status: 0 when the run measured what it was asked (an overloaded
+server included); 1 when it failed —
 a reply did not match what was sent, the server closed or reset busy
 connections, a request waited longer than --stall-after for its reply (a
 stalled connection: a server that stopped answering), or no reply came at all (the summary and --json are written
