@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,7 +60,23 @@ The image (--image, default iobench:latest) is the one make image builds
 func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 	startAt := f.load.startAt // load's --start-at: the instant itself, instead of --start-in
 	var given []string
-	cmd.Flags().Visit(func(fl *pflag.Flag) { given = append(given, fl.Name) })
+	var control string
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		given = append(given, fl.Name)
+		if strings.ContainsFunc(fl.Value.String(), unicode.IsControl) && control == "" {
+			control = fl.Name
+		}
+	})
+	// A manifest is YAML: a newline in a value would add keys of its own.
+	if control != "" {
+		return usageErr("k8s: --%s holds a control character (a newline?): refused, it would write YAML of its own", control)
+	}
+	if !imageRef.MatchString(f.image) {
+		return usageErr("k8s: --image %q: want an image reference such as registry.example.com/iobench:1.2 (letters, digits, . _ - / : @)", f.image)
+	}
+	if !quantity.MatchString(f.storage) {
+		return usageErr("k8s: --storage %q: want a Kubernetes quantity such as 1Gi or 500Mi", f.storage)
+	}
 	for _, name := range given {
 		for _, owned := range k8sOwned {
 			if name == owned && name != "start-at" {
@@ -112,6 +130,13 @@ func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 		LoadArgs: args, MergeWait: f.mergeWait.String(), Command: "iobench k8s " + strings.Join(quoteAll(all), " "),
 	})
 }
+
+// imageRef and quantity are what --image and --storage may hold: an
+// image reference (name[:tag][@digest]) and a storage quantity.
+var (
+	imageRef = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
+	quantity = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`)
+)
 
 func quoteAll(args []string) []string {
 	out := make([]string, len(args))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,5 +139,27 @@ func TestLoadFailureMarker(t *testing.T) {
 	b, err := os.ReadFile(dir + "/s0.json.failed")
 	if code != 1 || err != nil || !strings.Contains(string(b), "ECONNREFUSED") {
 		t.Errorf("exit %d, marker %q, %v; want exit 1 and the reason in s0.json.failed", code, b, err)
+	}
+}
+
+// TestK8sRefusesInjection: a newline (or any control character) in any
+// flag, an image that is no image reference, a storage that is no
+// quantity: one line, exit 2, no manifest.
+func TestK8sRefusesInjection(t *testing.T) {
+	base := []string{"k8s", "--shards", "2", "--addr", "10.0.0.5:7000", "--conns", "10"}
+	for _, extra := range [][]string{
+		{"--image", "iobench:1\nsecurityContext: {privileged: true}"},
+		{"--storage", "1Gi\n  limits: {storage: 1Ti}"},
+		{"--addr", "10.0.0.5:7000\nx: y"},
+		{"--image", "Iobench Latest"},
+		{"--storage", "lots"},
+	} {
+		code, out, stderr := runCLI(append(slices.Clone(base), extra...)...)
+		if code != 2 || out != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("k8s %q: exit %d, %d bytes of manifest, stderr %q; want 2, none, one line", extra, code, len(out), stderr)
+		}
+	}
+	if code, _, stderr := runCLI(append(slices.Clone(base), "--image", "registry.example.com:5000/team/iobench:1.2@sha256:"+strings.Repeat("a", 64), "--storage", "500Mi")...); code != 0 {
+		t.Errorf("a valid image and storage refused: %s", stderr)
 	}
 }
