@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"iobench/results"
 )
 
@@ -234,4 +236,29 @@ func FuzzMergeShards(f *testing.F) {
 			t.Fatalf("merged %d replies, %d workers from %d+%d, %d+%d", m.Replies, m.Config.Workers, ra.Replies, rb.Replies, ra.Config.Workers, rb.Config.Workers)
 		}
 	})
+}
+
+// TestDecodeRefusesForeignHistograms: a histogram of another range or
+// precision than iobench writes (1..2^62 at 5 digits costs ~50 MB to
+// decode) is refused from its header, before its counts are allocated.
+func TestDecodeRefusesForeignHistograms(t *testing.T) {
+	wide := hdrhistogram.New(1, 1<<62, 5)
+	_ = wide.RecordValue(1000)
+	b, err := wide.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := results.DecodeHistogram(string(b)); err == nil || !strings.Contains(err.Error(), "iobench writes") {
+		t.Errorf("a 1..2^62 histogram at 5 digits decoded: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("refusing it took %v", d) // timing is the benchmark's, not the test's: logged
+	}
+	own := results.NewHistogram()
+	results.Record(own, 12345)
+	enc, _ := results.EncodeHistogram(own)
+	if h, err := results.DecodeHistogram(enc); err != nil || h.TotalCount() != 1 {
+		t.Errorf("iobench's own histogram: %v", err)
+	}
 }
