@@ -660,6 +660,10 @@ func readBounded(path string) ([]byte, error) {
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	defer f.Close()
+	// A regular file says its size: refused before a byte is read.
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("results: %s is larger than %d MiB (%d MiB), more than any iobench result: refused", path, MaxFileSize>>20, st.Size()>>20)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
