@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -294,5 +296,36 @@ func TestRenewFailureSaid(t *testing.T) {
 	}
 	if st := s.Stop(context.Background(), 0); len(st.Warnings) != 0 {
 		t.Errorf("the failure was said again: %q", st.Warnings)
+	}
+}
+
+// TestRefusalCloses: a refused request (a wrong token) is answered and
+// its connection closed, so that clients without the token can't hold
+// the agent's descriptors; its log line quotes the client's path.
+func TestRefusalCloses(t *testing.T) {
+	a, ts := newTestAgent(t, "right")
+	a.FailDelay = time.Millisecond
+	var logged []string
+	a.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	c, err := net.Dial("tcp", addr(ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /v1/hello%%0asession%%20forged HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer wrong\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+		t.Errorf("status %d, close %v; want 401 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection stayed open after the refusal")
+	}
+	if len(logged) != 1 || strings.Contains(logged[0], "\n") || !strings.Contains(logged[0], `\nsession forged`) {
+		t.Errorf("log %q; want one line with the path quoted", logged)
 	}
 }

@@ -155,7 +155,7 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 			// the token; nothing else is a credential.
 			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-				a.logf("refused %s %s from %s: bad or missing token", r.Method, r.URL.Path, r.RemoteAddr)
+				a.logf("refused %q %q from %s: bad or missing token", clip(r.Method), clip(r.URL.Path), r.RemoteAddr)
 				if d := cmp.Or(a.FailDelay, DefaultFailDelay); d > 0 {
 					time.Sleep(d)
 				}
@@ -177,8 +177,22 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 	})
 }
 
+// fail answers an error and closes the connection after it: a client
+// refused (a wrong token, a busy agent) must not keep one of the
+// agent's few descriptors for the idle timeout.
 func fail(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Connection", "close")
 	reply(w, code, errorReply{Error: fmt.Sprintf(format, args...)})
+}
+
+// clip bounds a client-given string for the log (quoted there with %q,
+// so no byte of it can forge a line).
+func clip(s string) string {
+	const most = 200
+	if len(s) > most {
+		return s[:most] + "…"
+	}
+	return s
 }
 
 func reply(w http.ResponseWriter, code int, v any) {
