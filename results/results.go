@@ -621,8 +621,12 @@ func (r *Run) check() error {
 		return fmt.Errorf("shard %d/%d: want 0 ≤ index < count", r.Shard.Index, r.Shard.Count)
 	case r.MeasuredNS < 0:
 		return errors.New("negative measured_ns")
-	case math.IsNaN(r.ThroughputPerSec) || r.ThroughputPerSec < 0:
-		return errors.New("bad throughput_per_sec")
+	case math.IsNaN(r.ThroughputPerSec) || r.ThroughputPerSec < 0 || r.ThroughputPerSec > MaxThroughput || math.IsNaN(r.BytesPerSec) || r.BytesPerSec < 0 || math.IsInf(r.BytesPerSec, 0):
+		return fmt.Errorf("throughput_per_sec %g (or bytes_per_sec %g): want 0 to %g", r.ThroughputPerSec, r.BytesPerSec, float64(MaxThroughput))
+	case r.Replies > 0 && r.MeasuredNS == 0:
+		return fmt.Errorf("%d replies in a window of 0 ns", r.Replies)
+	case r.MeasuredNS > 0 && math.Abs(r.ThroughputPerSec-float64(r.Replies)/(float64(r.MeasuredNS)/1e9)) > 0.01*r.ThroughputPerSec+1:
+		return fmt.Errorf("throughput_per_sec %g is not its %d replies over %d ns", r.ThroughputPerSec, r.Replies, r.MeasuredNS)
 	case r.Connections.Requested < 0 || r.Connections.Established < 0 || r.Connections.Failed < 0:
 		return errors.New("negative connection count")
 	case r.Connections.Established+r.Connections.Failed > r.Connections.Requested:
@@ -647,6 +651,11 @@ func (r *Run) check() error {
 	}
 	return nil
 }
+
+// MaxThroughput bounds a run's replies/s: far above what any one host
+// can echo (a 64-byte round trip costs a few µs of CPU), far below a
+// number that only a crafted file holds.
+const MaxThroughput = 1e9
 
 // MaxFileSize bounds every results file iobench reads: far above any real
 // run or suite (a 5-repetition 140-cell suite is ~3 MB), far below what

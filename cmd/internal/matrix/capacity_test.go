@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"iobench/results"
+	"iobench/servers"
 )
 
 // TestSearchFindsKnee drives the search against made-up servers: one
@@ -93,5 +94,16 @@ func TestSearchGeneratorMajority(t *testing.T) {
 	}
 	if s.cap.LimitedBy != "server" || s.atGen != 1 {
 		t.Errorf("limited by %q after %d generator-ended searches of 3; want server", s.cap.LimitedBy, s.atGen)
+	}
+}
+
+// TestRerunKeepsVariant: a repetition measured again runs the same
+// variant (its settings), not a model named by its spelling.
+func TestRerunKeepsVariant(t *testing.T) {
+	v := &servers.Spec{Model: "epoll", Settings: servers.Settings{Loops: 2, Edge: true}}
+	c := results.Cell{Model: v.String(), Variant: v, Rep: 1}
+	cells := rerun([]results.Cell{c}, 0, c)
+	if len(cells) != 2 || cells[1].Attempt != 1 || cells[1].Spec() != *v {
+		t.Errorf("re-run %+v; want attempt 1 of %s", cells[len(cells)-1], v)
 	}
 }

@@ -219,7 +219,7 @@ func autoRound(cfg Config, suite *results.Suite, rep int, began time.Time) []res
 // rerun schedules cell i (disturbed) again at the end of its round, so
 // the re-run is interleaved with the other models as the first try was.
 func rerun(cells []results.Cell, i int, c results.Cell) []results.Cell {
-	again := results.Cell{Model: c.Model, Scenario: c.Scenario, Rep: c.Rep, Attempt: c.Attempt + 1}
+	again := results.Cell{Model: c.Model, Variant: c.Variant, Scenario: c.Scenario, Rep: c.Rep, Attempt: c.Attempt + 1}
 	at := i + 1
 	for at < len(cells) && cells[at].Rep == c.Rep {
 		at++
