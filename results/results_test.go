@@ -262,3 +262,27 @@ func TestDecodeRefusesForeignHistograms(t *testing.T) {
 		t.Errorf("iobench's own histogram: %v", err)
 	}
 }
+
+// TestDecodeRefusesContradictions: values that contradict each other
+// are refused: replies without a window, a throughput that is not its
+// replies over its window, an absurd one.
+func TestDecodeRefusesContradictions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*results.Run)
+	}{
+		{"replies in no window", func(r *results.Run) { r.MeasuredNS = 0 }},
+		{"throughput not its replies", func(r *results.Run) { r.ThroughputPerSec *= 3 }},
+		{"absurd throughput", func(r *results.Run) { r.ThroughputPerSec = 1.79e308 }},
+	} {
+		r := sampleRun(t)
+		tc.mod(r)
+		var b strings.Builder
+		if err := r.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := results.DecodeRun([]byte(b.String())); err == nil {
+			t.Errorf("%s: decoded", tc.name)
+		}
+	}
+}

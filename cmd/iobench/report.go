@@ -39,7 +39,22 @@ their settings or machines differ, the report says so and shows each one's.`,
 				}
 			}
 			var suites []*results.Suite
+			var seen []os.FileInfo
 			for _, p := range args {
+				// The same suite twice would count its repetitions twice.
+				if fi, err := os.Stat(p); err == nil {
+					if fi.IsDir() {
+						fi, _ = os.Stat(filepath.Join(p, "results.json"))
+					}
+					for _, was := range seen {
+						if fi != nil && os.SameFile(was, fi) {
+							return usageErr("report: %s is given twice: its repetitions would count twice", p)
+						}
+					}
+					if fi != nil {
+						seen = append(seen, fi)
+					}
+				}
 				s, err := results.ReadSuite(p)
 				if err != nil {
 					return &exitError{code: 2, err: err}
