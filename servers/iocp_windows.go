@@ -120,10 +120,13 @@ func (s *winIOCP) postAccept() {
 	if s.stopped() {
 		return
 	}
-	sock, err := windows.WSASocket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0, windows.WSA_FLAG_OVERLAPPED)
+	// One socket of the listener's family (an AF_INET one made first and
+	// replaced for IPv6 leaked a handle per accept).
+	family := int32(windows.AF_INET)
 	if s.addr.Addr().Is6() {
-		sock, err = windows.WSASocket(windows.AF_INET6, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0, windows.WSA_FLAG_OVERLAPPED)
+		family = windows.AF_INET6
 	}
+	sock, err := windows.WSASocket(family, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0, windows.WSA_FLAG_OVERLAPPED)
 	if err != nil {
 		s.refuse("WSASocket for AcceptEx: " + err.Error())
 		return
