@@ -60,7 +60,7 @@ type flight struct {
 // (under the worker's lock for live progress, taken once per batch).
 type recorder struct {
 	lat, latRaw  *hdrhistogram.Histogram
-	late         *hdrhistogram.Histogram // rate mode: actual send minus scheduled send, of the window's messages
+	late         *hdrhistogram.Histogram // rate mode: actual send minus when it could go (due, or a reply made room), of the messages sent in the window
 	errors       uint64
 	errorKinds   map[string]uint64
 	bytes        uint64                  // verified echoed bytes that arrived in the window
