@@ -213,7 +213,11 @@ func load(cmd *cobra.Command, f loadFlags) error {
 	var ee *exitError
 	if err != nil && f.json != "" && f.json != "-" && !(errors.As(err, &ee) && ee.code != 2) {
 		if _, statErr := os.Stat(f.json); statErr != nil {
-			_ = os.WriteFile(f.json+".failed", []byte(err.Error()+"\n"), 0o644)
+			if werr := os.WriteFile(f.json+".failed", []byte(err.Error()+"\n"), 0o644); werr != nil {
+				// Said on stderr: the run's own error stays the one line
+				// that decides the exit.
+				fmt.Fprintf(cmd.ErrOrStderr(), "iobench: load: could not leave %s.failed for whoever waits: %v\n", f.json, werr)
+			}
 		}
 	}
 	return err

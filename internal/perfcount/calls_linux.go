@@ -190,9 +190,15 @@ func program(procs, counts int) asm.Instructions {
 // reason to show.
 func explainBPF(err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w: counting system calls needs a BPF program on the sys_enter tracepoint, not permitted here (needs root, or CAP_BPF and CAP_PERFMON): %v", ErrUnavailable, err)
+		// The library's text adds "MEMLOCK may be too low", which is not
+		// the reason without the capabilities: the errno alone is said.
+		errno := unix.EPERM
+		if errors.Is(err, unix.EACCES) {
+			errno = unix.EACCES
+		}
+		return fmt.Errorf("%w: counting system calls needs a BPF program on the sys_enter tracepoint, not permitted here (needs root, or CAP_BPF and CAP_PERFMON): %w", ErrUnavailable, errno)
 	}
-	return fmt.Errorf("%w: the kernel refused the BPF program that counts system calls on sys_enter: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: the kernel refused the BPF program that counts system calls on sys_enter: %w", ErrUnavailable, err)
 }
 
 // read is the count in slot k of this registration, summed over CPUs.

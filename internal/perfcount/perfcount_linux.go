@@ -50,13 +50,13 @@ var syscallTracepoint = sync.OnceValues(func() (uint64, error) {
 		return id, nil
 	}
 	if os.Geteuid() != 0 {
-		return 0, fmt.Errorf("%w: no tracefs (mount -t tracefs nodev /sys/kernel/tracing needs root): %v", ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: no tracefs (mount -t tracefs nodev /sys/kernel/tracing needs root): %w", ErrUnavailable, err)
 	}
 	if merr := unix.Mount("nodev", tracefsDirs[0], "tracefs", 0, ""); merr != nil {
-		return 0, fmt.Errorf("%w: tracefs not mounted and mounting it failed: %v", ErrUnavailable, merr)
+		return 0, fmt.Errorf("%w: tracefs not mounted and mounting it failed: %w", ErrUnavailable, merr)
 	}
 	if id, err = read(); err != nil {
-		return 0, fmt.Errorf("%w: no raw_syscalls:sys_enter tracepoint: %v", ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: no raw_syscalls:sys_enter tracepoint: %w", ErrUnavailable, err)
 	}
 	return id, nil
 })
@@ -210,9 +210,9 @@ func explain(kind Kind, err error) error {
 		paranoid, _ := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
 		return fmt.Errorf("%w: counting %s not permitted (perf_event_paranoid %s; needs root or CAP_PERFMON)", ErrUnavailable, kind, strings.TrimSpace(string(paranoid)))
 	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP):
-		return fmt.Errorf("%w: the kernel can't count %s here (%v)", ErrUnavailable, kind, err)
+		return fmt.Errorf("%w: the kernel can't count %s here (%w)", ErrUnavailable, kind, err)
 	}
-	return fmt.Errorf("%w: perf_event_open: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: perf_event_open: %w", ErrUnavailable, err)
 }
 
 // Read is the count so far over the whole Set.
