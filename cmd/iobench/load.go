@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -213,9 +214,10 @@ func load(cmd *cobra.Command, f loadFlags) error {
 	var ee *exitError
 	if err != nil && f.json != "" && f.json != "-" && !(errors.As(err, &ee) && ee.code != 2) {
 		if _, statErr := os.Stat(f.json); statErr != nil {
-			if werr := os.WriteFile(f.json+".failed", []byte(err.Error()+"\n"), 0o644); werr != nil {
-				// Said on stderr: the run's own error stays the one line
-				// that decides the exit.
+			// A missing folder is the run's own complaint already; any
+			// other failure to leave the marker is said on stderr (the
+			// run's error stays the line that decides the exit).
+			if werr := os.WriteFile(f.json+".failed", []byte(err.Error()+"\n"), 0o644); werr != nil && !errors.Is(werr, fs.ErrNotExist) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "iobench: load: could not leave %s.failed for whoever waits: %v\n", f.json, werr)
 			}
 		}

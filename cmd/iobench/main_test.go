@@ -203,6 +203,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve", "--model", "blocking", "--max-threads", "-1"}, 2, "--max-threads -1: want at least 1"},
 		{[]string{"run", "--models", "select", "--conns", "5000"}, 2, "every cell would be skipped"},
 		{[]string{"run", "--slo", "p98=1ms"}, 2, "--slo: bad latency target"},
+		{[]string{"run", "--server-cpus", "0,0", "--client-cpus", "1"}, 2, "CPU 0 given twice"},
 		{[]string{"report", "../../docs/example-report", "../../docs/example-report/results.json"}, 2, "given twice"},
 		{[]string{"run", "--models", "epoll:workers=2"}, 2, `epoll has no setting "workers"`},
 		{[]string{"run", "--models", "gonet:loops=2"}, 2, `gonet has no setting "loops"`},

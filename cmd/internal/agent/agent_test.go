@@ -329,3 +329,16 @@ func TestRefusalCloses(t *testing.T) {
 		t.Errorf("log %q; want one line with the path quoted", logged)
 	}
 }
+
+// TestTrailingBytesRefused: a request body is one JSON value; bytes
+// after it are refused, not ignored.
+func TestTrailingBytesRefused(t *testing.T) {
+	for body, ok := range map[string]bool{`{"model":"epoll"}`: true, `{"model":"epoll"} {"model":"poll"}`: false, `{"model":"epoll"}x`: false} {
+		rec := httptest.NewRecorder()
+		var req StartRequest
+		got := decode(rec, httptest.NewRequest(http.MethodPost, "http://agent"+pathServers, strings.NewReader(body)), &req)
+		if got != ok || !ok && rec.Code != http.StatusBadRequest {
+			t.Errorf("decode(%q) = %v, status %d; want %v", body, got, rec.Code, ok)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -212,6 +213,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		} else {
 			fail(w, http.StatusBadRequest, "malformed request: %v", err)
 		}
+		return false
+	}
+	// One JSON value and nothing after it.
+	if _, err := dec.Token(); err != io.EOF {
+		fail(w, http.StatusBadRequest, "malformed request: bytes after the JSON body")
 		return false
 	}
 	return true

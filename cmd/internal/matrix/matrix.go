@@ -457,6 +457,9 @@ func ParseCPUs(s string) ([]int, error) {
 			return nil, fmt.Errorf("matrix: bad CPU list %q: want e.g. 0, 0-3 or 0,2", s)
 		}
 		for c := a; c <= b; c++ {
+			if slices.Contains(cpus, c) {
+				return nil, fmt.Errorf("matrix: bad CPU list %q: CPU %d given twice", s, c)
+			}
 			cpus = append(cpus, c)
 		}
 	}

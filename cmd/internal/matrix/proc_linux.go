@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,7 +119,10 @@ func CheckCPUs(cpus ...[]int) error {
 		return err
 	}
 	for _, list := range cpus {
-		for _, c := range list {
+		for i, c := range list {
+			if slices.Contains(list[:i], c) {
+				return fmt.Errorf("matrix: CPU %d given twice", c)
+			}
 			if c < 0 || c >= 8*int(unsafe.Sizeof(set)) {
 				return fmt.Errorf("matrix: CPU %d does not exist (want 0 to %d)", c, 8*int(unsafe.Sizeof(set))-1)
 			}
