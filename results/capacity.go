@@ -251,7 +251,7 @@ func StepOf(r *Run, target SLO, serverCores, share float64) Step {
 	if st.Carried < HeldShare*st.Rate {
 		why = append(why, fmt.Sprintf("carried %.1f%% of the offered rate", 100*st.Carried/st.Rate))
 	}
-	if st.LatencyNS > target.BoundNS || st.LowerBound && r.LatencyNS.Count > 0 && st.LatencyNS >= target.BoundNS {
+	if st.LatencyNS > target.BoundNS || st.LowerBound && st.LatencyNS == target.BoundNS {
 		why = append(why, fmt.Sprintf("%s %s > %s", pctLabel(target.Percentile), time.Duration(st.LatencyNS), time.Duration(target.BoundNS)))
 	}
 	if st.LowerBound && st.LatencyNS <= target.BoundNS {
