@@ -141,11 +141,9 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 		close(expired)
 	}()
 	// Every connection is bounded in time and in number, whoever sends
-	// it: a client that holds connections open (idle, or sending slowly,
-	// with or without a token) can't use up the agent's descriptors.
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 30 * time.Second}
-	ln = agent.LimitListener(ln, agent.MaxConns)
+	// it, and clients without the token give way to one with it.
+	srv := a.NewHTTPServer()
+	ln = agent.GuardListener(ln, agent.MaxConns)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -3,14 +3,17 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"iobench/cmd/internal/agent"
 	"iobench/results"
 
 	"golang.org/x/sys/unix"
@@ -166,54 +169,132 @@ func exitCode(err error) int {
 	return 0
 }
 
-// TestAgentLowFDLimit: an agent allowed 128 descriptors, 150 connections
-// held open against it by a client that never sends a request (or only
-// part of one), and a valid runner beside them: the agent caps what it
-// accepts and times the idle ones out, so it never runs out of
-// descriptors and the runner is served.
+// TestAgentLowFDLimit: an agent allowed 128 descriptors, and beside a
+// valid runner one of three attacks: 150 connections held open that never
+// send a request (or only part of one); 150 that each send a wrong token
+// and stay open; 64 that re-send a wrong token on new connections without
+// pause. The agent caps what it holds, closes every refused connection
+// and lets a client with the token evict those without it, so it never
+// runs out of descriptors, each of the runner's requests is answered
+// within 3 s, and a whole run is served.
 func TestAgentLowFDLimit(t *testing.T) {
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
-	os.WriteFile(token, []byte("s3cret-token-of-24-bytes\n"), 0o600)
-	cmd := exec.Command(os.Args[0], "agent", "--listen", "127.0.0.1:0", "--token-file", token)
-	cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
-	line, stderr := startChild(t, cmd, 10*time.Second)
-	addr, ok := strings.CutPrefix(line, "agent listening on ")
-	if !ok {
-		t.Fatalf("agent's first line %q, stderr %q", line, stderr.String())
-	}
-	const limit = 128
-	if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
-		t.Skipf("skipped: can't lower the agent's descriptor limit: %v", err)
-	}
+	const secret = "s3cret-token-of-24-bytes"
+	os.WriteFile(token, []byte(secret+"\n"), 0o600)
+	wrong := "GET /v1/hello HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-token-guess-0001\r\n\r\n"
+	for _, attack := range []struct {
+		name string
+		run  func(addr string, stop <-chan struct{}) func()
+	}{
+		{"idle and partial requests held open", func(addr string, _ <-chan struct{}) func() {
+			return holdOpen(t, addr, 150, func(i int) string {
+				if i%2 == 0 {
+					return "POST /v1/session HTTP/1.1\r\nHost: x\r\n" // and never the rest
+				}
+				return ""
+			})
+		}},
+		{"wrong tokens held open", func(addr string, _ <-chan struct{}) func() {
+			return holdOpen(t, addr, 150, func(int) string { return wrong })
+		}},
+		{"wrong tokens re-sent", func(addr string, stop <-chan struct{}) func() {
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						c, err := net.DialTimeout("tcp", addr, time.Second)
+						if err != nil {
+							time.Sleep(10 * time.Millisecond)
+							continue
+						}
+						c.SetDeadline(time.Now().Add(time.Second))
+						c.Write([]byte(wrong))
+						c.Read(make([]byte, 1))
+						c.Close()
+					}
+				})
+			}
+			return wg.Wait
+		}},
+	} {
+		t.Run(attack.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "agent", "--listen", "127.0.0.1:0", "--token-file", token)
+			cmd.Env = append(os.Environ(), "IOBENCH_TEST_MAIN=1")
+			line, stderr := startChild(t, cmd, 10*time.Second)
+			addr, ok := strings.CutPrefix(line, "agent listening on ")
+			if !ok {
+				t.Fatalf("agent's first line %q, stderr %q", line, stderr.String())
+			}
+			const limit = 128
+			if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
+				t.Skipf("skipped: can't lower the agent's descriptor limit: %v", err)
+			}
+			stop := make(chan struct{})
+			done := attack.run(addr, stop)
+			defer func() {
+				close(stop)
+				done()
+			}()
+			time.Sleep(300 * time.Millisecond) // the attack under way
 
-	var hostile []net.Conn
-	defer func() {
-		for _, c := range hostile {
-			c.Close()
-		}
-	}()
-	for i := range 150 {
+			// Fresh connections with the token, for 3 s: each answered within 3 s.
+			client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/hello", nil)
+				req.Header.Set("Authorization", "Bearer "+secret)
+				began := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("a valid hello during the attack: %v\nagent: %s", err, stderr.String())
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("a valid hello during the attack: status %d after %v", resp.StatusCode, time.Since(began))
+				}
+			}
+			start := time.Now()
+			runner := exec.Command(os.Args[0], "run", "--slo", "none", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2",
+				"--repeat", "1", "--retries", "0", "--duration", "200ms", "--warmup", "50ms", "--out", filepath.Join(t.TempDir(), "run"), "--quiet")
+			runner.Env = cmd.Env
+			out, err := runner.CombinedOutput()
+			if err != nil {
+				t.Fatalf("a valid runner during the attack (agent limited to %d descriptors): %v\n%s\nagent: %s", limit, err, out, stderr.String())
+			}
+			t.Logf("the runner was served in %v", time.Since(start).Round(time.Millisecond))
+			s := stderr.String()
+			if strings.Contains(s, "too many open files") {
+				t.Errorf("the agent ran out of descriptors:\n%s", s)
+			}
+			if n := strings.Count(s, "refused"); n > 3 {
+				t.Errorf("%d refusals logged from one client in a few seconds; want at most one per %v:\n%s", n, agent.RefusalLogEvery, s)
+			}
+		})
+	}
+}
+
+// holdOpen opens n connections to addr, sends each what say gives, and
+// keeps them open until the returned function is called.
+func holdOpen(t *testing.T, addr string, n int, say func(i int) string) func() {
+	var conns []net.Conn
+	for i := range n {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			t.Fatalf("hostile connection %d: %v", i, err)
 		}
-		if i%2 == 0 {
-			c.Write([]byte("POST /v1/session HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+		if msg := say(i); msg != "" {
+			c.Write([]byte(msg))
 		}
-		hostile = append(hostile, c)
+		conns = append(conns, c)
 	}
-
-	start := time.Now()
-	runner := exec.Command(os.Args[0], "run", "--slo", "none", "--agent", addr, "--token-file", token, "--models", "epoll", "--conns", "2",
-		"--repeat", "1", "--retries", "0", "--duration", "200ms", "--warmup", "50ms", "--out", filepath.Join(dir, "run"), "--quiet")
-	runner.Env = cmd.Env
-	out, err := runner.CombinedOutput()
-	if err != nil {
-		t.Fatalf("a valid runner beside 150 idle connections (agent limited to %d descriptors): %v\n%s\nagent: %s", limit, err, out, stderr.String())
-	}
-	t.Logf("the runner was served in %v", time.Since(start).Round(time.Millisecond))
-	if s := stderr.String(); strings.Contains(s, "too many open files") {
-		t.Errorf("the agent ran out of descriptors:\n%s", s)
+	return func() {
+		for _, c := range conns {
+			c.Close()
+		}
 	}
 }

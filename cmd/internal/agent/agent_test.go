@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,46 +206,167 @@ func TestStopOnce(t *testing.T) {
 	}
 }
 
-// TestLimitListener: past its limit the listener accepts no more until a
-// connection closes.
-func TestLimitListener(t *testing.T) {
+// TestGuardListener: past its limit a new connection evicts the oldest
+// that has not presented the token, never a trusted one; when every
+// connection held is trusted, the new one is closed.
+func TestGuardListener(t *testing.T) {
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := LimitListener(inner, 2)
+	ln := GuardListener(inner, 2).(*guardListener)
 	defer ln.Close()
-	accepted := make(chan net.Conn, 3)
+	accepted := make(chan *guardConn, 8)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			accepted <- c
+			accepted <- c.(*guardConn)
 		}
 	}()
-	for range 3 {
+	dial := func() net.Conn {
 		c, err := net.Dial("tcp", inner.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
-	first, second := <-accepted, <-accepted
-	select {
-	case <-accepted:
-		t.Fatal("a third connection was accepted past the limit of 2")
-	case <-time.After(200 * time.Millisecond):
+	closed := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		return err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 	}
-	first.Close()
-	select {
-	case c := <-accepted:
-		c.Close()
-	case <-time.After(2 * time.Second):
-		t.Fatal("closing one did not let the third in")
+	first, second := dial(), dial()
+	g1, g2 := <-accepted, <-accepted
+	g1.trusted.Store(true) // the runner
+	third := dial()
+	g3 := <-accepted
+	if !closed(second) {
+		t.Error("the oldest untrusted connection was not evicted for a new one")
 	}
-	second.Close()
+	if n := ln.held(); n != 2 {
+		t.Errorf("holds %d connections, want 2", n)
+	}
+	if g2.trusted.Load() {
+		t.Error("an evicted connection is trusted")
+	}
+	g3.trusted.Store(true)
+	fourth := dial()
+	if !closed(fourth) {
+		t.Error("a new connection was kept past the limit with every held one trusted")
+	}
+	first.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	third.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	for i, c := range []net.Conn{first, third} {
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("trusted connection %d: %v; want it held open", i+1, err)
+		}
+	}
+}
+
+// TestRefusalLogLimited: a client's refusals reach the log once per
+// interval, the next line counting those left out; each client has its
+// own interval.
+func TestRefusalLogLimited(t *testing.T) {
+	var l refusalLog
+	t0 := time.Now()
+	if ok, _ := l.admit("192.0.2.1", t0); !ok {
+		t.Fatal("the first refusal was not logged")
+	}
+	for i := range 1000 {
+		if ok, _ := l.admit("192.0.2.1", t0.Add(time.Duration(i)*time.Millisecond)); ok {
+			t.Fatalf("refusal %d within the interval was logged", i+2)
+		}
+	}
+	if ok, _ := l.admit("192.0.2.2", t0.Add(time.Second)); !ok {
+		t.Error("another client's first refusal was not logged")
+	}
+	if ok, left := l.admit("192.0.2.1", t0.Add(RefusalLogEvery)); !ok || left != 1000 {
+		t.Errorf("after the interval: logged %v, left out %d; want true, 1000", ok, left)
+	}
+	for i := range maxRefusalClients * 2 {
+		l.admit(fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), t0.Add(2*RefusalLogEvery))
+	}
+	if n := len(l.clients); n > maxRefusalClients+1 {
+		t.Errorf("remembers %d clients, want at most %d", n, maxRefusalClients+1)
+	}
+
+	// End to end: 50 wrong tokens from one client are one log line.
+	a, ts := newTestAgent(t, "right")
+	a.FailDelay = -1
+	var mu sync.Mutex
+	var logged []string
+	a.Logf = func(format string, args ...any) {
+		mu.Lock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	for range 50 {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+pathHello, nil)
+		req.Header.Set("Authorization", "Bearer wrong")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logged) != 1 || !strings.Contains(logged[0], "401") {
+		t.Errorf("50 refusals logged as %q; want one line", logged)
+	}
+}
+
+// slowHost starts fake servers slowly and counts the starts.
+type slowHost struct{ starts atomic.Int32 }
+
+func (h *slowHost) Start(context.Context, matrix.Spec) (matrix.Server, error) {
+	h.starts.Add(1)
+	time.Sleep(100 * time.Millisecond)
+	return &fakeServer{}, nil
+}
+
+// TestStartsRacingLimit: starts racing past the session's limit are
+// refused with 429 before anything is spawned.
+func TestStartsRacingLimit(t *testing.T) {
+	a, ts := newTestAgent(t, "")
+	h := &slowHost{}
+	a.Launcher = h
+	c, err := Dial(context.Background(), ClientConfig{Addr: addr(ts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	codes := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+pathServers, strings.NewReader(`{"model":"gonet","work":"none"}`))
+			req.Header.Set(sessionHeader, c.id)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for code := range codes {
+		count[code]++
+	}
+	if count[http.StatusOK] != MaxServers || count[http.StatusTooManyRequests] != 20-MaxServers {
+		t.Errorf("statuses %v; want %d × 200 and %d × 429", count, MaxServers, 20-MaxServers)
+	}
+	if n := h.starts.Load(); n != MaxServers {
+		t.Errorf("spawned %d servers, want %d", n, MaxServers)
+	}
 }
 
 // FuzzAgentRequest: any method, path, header and body sent to the agent
@@ -336,7 +460,7 @@ func TestTrailingBytesRefused(t *testing.T) {
 	for body, ok := range map[string]bool{`{"model":"epoll"}`: true, `{"model":"epoll"} {"model":"poll"}`: false, `{"model":"epoll"}x`: false} {
 		rec := httptest.NewRecorder()
 		var req StartRequest
-		got := decode(rec, httptest.NewRequest(http.MethodPost, "http://agent"+pathServers, strings.NewReader(body)), &req)
+		got := (&Agent{}).decode(rec, httptest.NewRequest(http.MethodPost, "http://agent"+pathServers, strings.NewReader(body)), &req)
 		if got != ok || !ok && rec.Code != http.StatusBadRequest {
 			t.Errorf("decode(%q) = %v, status %d; want %v", body, got, rec.Code, ok)
 		}

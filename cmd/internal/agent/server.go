@@ -29,48 +29,17 @@ const (
 	MinLease = time.Second
 	// MaxServers is how many servers one session may have running.
 	MaxServers = 8
-	// MaxConns is how many connections the agent holds at once; more
-	// wait in the listen backlog.
+	// MaxConns is how many connections the agent holds at once; past it
+	// a new one evicts the oldest without the token (GuardListener).
 	MaxConns = 64
 	// DefaultFailDelay slows every refused token down, so guessing is slow.
 	DefaultFailDelay = 200 * time.Millisecond
 )
 
-// LimitListener accepts at most n connections at once.
-func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n)}
-}
-
-type limitListener struct {
-	net.Listener
-	sem chan struct{}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
-}
-
 // Agent serves the protocol on the server host.
 type Agent struct {
-	Launcher matrix.Launcher
+	// Launcher starts the servers: a matrix.Launcher of this program.
+	Launcher matrix.Host
 	Token    string        // "" only on loopback
 	Lease    time.Duration // 0: DefaultLease
 	Version  string
@@ -84,6 +53,9 @@ type Agent struct {
 	expires time.Time
 	servers map[string]matrix.Server
 	next    int
+	// starting counts servers being spawned (their slots reserved).
+	starting int
+	refused  refusalLog
 }
 
 // Handler is the agent's HTTP handler.
@@ -156,13 +128,13 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 			// the token; nothing else is a credential.
 			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-				a.logf("refused %q %q from %s: bad or missing token", clip(r.Method), clip(r.URL.Path), r.RemoteAddr)
 				if d := cmp.Or(a.FailDelay, DefaultFailDelay); d > 0 {
 					time.Sleep(d)
 				}
-				fail(w, http.StatusUnauthorized, "bad token (want Authorization: Bearer TOKEN)")
+				a.fail(w, r, http.StatusUnauthorized, "bad token (want Authorization: Bearer TOKEN)")
 				return
 			}
+			trust(r.Context())
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		if r.URL.Path != pathHello && !(r.URL.Path == pathSession && r.Method == http.MethodPost) {
@@ -170,30 +142,12 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 			ok := a.session != "" && r.Header.Get(sessionHeader) == a.session
 			a.mu.Unlock()
 			if !ok {
-				fail(w, http.StatusConflict, "no such session (expired, or held by another runner)")
+				a.fail(w, r, http.StatusConflict, "no such session (expired, or held by another runner)")
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// fail answers an error and closes the connection after it: a client
-// refused (a wrong token, a busy agent) must not keep one of the
-// agent's few descriptors for the idle timeout.
-func fail(w http.ResponseWriter, code int, format string, args ...any) {
-	w.Header().Set("Connection", "close")
-	reply(w, code, errorReply{Error: fmt.Sprintf(format, args...)})
-}
-
-// clip bounds a client-given string for the log (quoted there with %q,
-// so no byte of it can forge a line).
-func clip(s string) string {
-	const most = 200
-	if len(s) > most {
-		return s[:most] + "…"
-	}
-	return s
 }
 
 func reply(w http.ResponseWriter, code int, v any) {
@@ -203,21 +157,21 @@ func reply(w http.ResponseWriter, code int, v any) {
 }
 
 // decode reads a request body strictly; false after replying 4xx.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func (a *Agent) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			fail(w, http.StatusRequestEntityTooLarge, "request larger than %d bytes", MaxBody)
+			a.fail(w, r, http.StatusRequestEntityTooLarge, "request larger than %d bytes", MaxBody)
 		} else {
-			fail(w, http.StatusBadRequest, "malformed request: %v", err)
+			a.fail(w, r, http.StatusBadRequest, "malformed request: %v", err)
 		}
 		return false
 	}
 	// One JSON value and nothing after it.
 	if _, err := dec.Token(); err != io.EOF {
-		fail(w, http.StatusBadRequest, "malformed request: bytes after the JSON body")
+		a.fail(w, r, http.StatusBadRequest, "malformed request: bytes after the JSON body")
 		return false
 	}
 	return true
@@ -231,8 +185,7 @@ func (a *Agent) open(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.session != "" && time.Now().Before(a.expires) {
-		a.logf("refused a session to %s: busy with session %s", r.RemoteAddr, a.session)
-		fail(w, http.StatusConflict, "busy: another runner holds this agent")
+		a.fail(w, r, http.StatusConflict, "busy: another runner holds this agent")
 		return
 	}
 	a.endLocked("a new runner took over after its lease expired")
@@ -260,55 +213,65 @@ func (a *Agent) close(w http.ResponseWriter, r *http.Request) {
 // start starts a server bound to the address the runner reached us on.
 func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 	var req StartRequest
-	if !decode(w, r, &req) {
+	if !a.decode(w, r, &req) {
 		return
 	}
 	if _, err := servers.Lookup(req.Model); err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
+		a.fail(w, r, http.StatusBadRequest, "%v", err)
 		return
 	}
 	variant := servers.Spec{Model: req.Model, Settings: req.Settings}
 	if err := variant.Check(); err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
+		a.fail(w, r, http.StatusBadRequest, "%v", err)
 		return
 	}
 	work, err := servers.ParseWork(req.Work)
 	if err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
+		a.fail(w, r, http.StatusBadRequest, "%v", err)
 		return
 	}
 	req.Work = work.String() // parsed once, here at the edge; its one spelling from now on
 	if err := matrix.CheckCPUs(req.CPUs); err != nil {
-		fail(w, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
+		a.fail(w, r, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
 		return
 	}
 	sess := r.Header.Get(sessionHeader)
+	// A slot is reserved before the server is spawned, so that starts
+	// racing past the limit are refused (429) without spawning anything.
 	a.mu.Lock()
-	full := len(a.servers) >= MaxServers
+	full := len(a.servers)+a.starting >= MaxServers
+	if !full {
+		a.starting++
+	}
 	a.mu.Unlock()
 	if full {
-		fail(w, http.StatusTooManyRequests, "this session already runs %d servers: stop one first", MaxServers)
+		a.fail(w, r, http.StatusTooManyRequests, "this session already runs (or is starting) %d servers: stop one first", MaxServers)
 		return
 	}
+	defer func() {
+		a.mu.Lock()
+		a.starting--
+		a.mu.Unlock()
+	}()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	host, _, err := net.SplitHostPort(fmt.Sprint(local))
 	if local == nil || err != nil {
-		fail(w, http.StatusInternalServerError, "can't tell which address the runner reached")
+		a.fail(w, r, http.StatusInternalServerError, "can't tell which address the runner reached")
 		return
 	}
 	srv, err := a.Launcher.Start(r.Context(), matrix.Spec{Variant: variant, Work: req.Work, Addr: net.JoinHostPort(host, "0"), CPUs: req.CPUs})
 	if err != nil {
-		fail(w, http.StatusInternalServerError, "%v", err)
+		a.fail(w, r, http.StatusInternalServerError, "%v", err)
 		return
 	}
 	// The session is checked again as the server is registered, under one
 	// lock: a session that ended (DELETE, or its lease) while the request
 	// was read or the server started gets no server of its own.
 	a.mu.Lock()
-	if a.session == "" || a.session != sess || len(a.servers) >= MaxServers {
+	if a.session == "" || a.session != sess {
 		a.mu.Unlock()
 		srv.Stop(r.Context(), 0)
-		fail(w, http.StatusConflict, "the session ended (or filled up) while the server started: stopped it")
+		a.fail(w, r, http.StatusConflict, "the session ended while the server started: stopped it")
 		return
 	}
 	a.next++
@@ -325,7 +288,7 @@ func (a *Agent) server(w http.ResponseWriter, r *http.Request) (matrix.Server, s
 	s, ok := a.servers[id]
 	a.mu.Unlock()
 	if !ok {
-		fail(w, http.StatusNotFound, "no server %q in this session", id)
+		a.fail(w, r, http.StatusNotFound, "no server %q in this session", id)
 	}
 	return s, id, ok
 }
@@ -333,11 +296,14 @@ func (a *Agent) server(w http.ResponseWriter, r *http.Request) (matrix.Server, s
 func (a *Agent) mark(w http.ResponseWriter, r *http.Request) {
 	s, _, ok := a.server(w, r)
 	var req MarkRequest
-	if !ok || !decode(w, r, &req) {
+	if !ok || !a.decode(w, r, &req) {
 		return
 	}
-	if err := s.Mark(r.Context(), req.End); err != nil {
-		fail(w, http.StatusInternalServerError, "marking the window: %v", err)
+	if err := s.Mark(r.Context(), req.End); errors.Is(err, matrix.ErrWindowOrder) {
+		a.fail(w, r, http.StatusConflict, "%v", err)
+		return
+	} else if err != nil {
+		a.fail(w, r, http.StatusInternalServerError, "marking the window: %v", err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -346,7 +312,7 @@ func (a *Agent) mark(w http.ResponseWriter, r *http.Request) {
 func (a *Agent) stop(w http.ResponseWriter, r *http.Request) {
 	s, id, ok := a.server(w, r)
 	var req StopRequest
-	if !ok || !decode(w, r, &req) {
+	if !ok || !a.decode(w, r, &req) {
 		return
 	}
 	// Whoever takes the server out of the table stops it: a second stop,
@@ -356,7 +322,7 @@ func (a *Agent) stop(w http.ResponseWriter, r *http.Request) {
 	delete(a.servers, id)
 	a.mu.Unlock()
 	if !mine {
-		fail(w, http.StatusNotFound, "server %q was already stopped", id)
+		a.fail(w, r, http.StatusNotFound, "server %q was already stopped", id)
 		return
 	}
 	st := s.Stop(r.Context(), req.Replies)

@@ -37,7 +37,9 @@ type Launcher struct {
 // Child is a running `iobench serve` child, measured over the window its
 // caller marks: this machine's Server (see Host).
 type Child struct {
-	win window
+	// winMu orders the window's marks and their reading at Stop.
+	winMu sync.Mutex
+	win   window
 	// stopOnce makes Stop idempotent; stopped is its answer.
 	stopOnce sync.Once
 	stopped  Stopped
@@ -274,6 +276,26 @@ type window struct {
 	countStart, countEnd     [2]uint64 // system calls, context switches
 	countStartOK, countEndOK bool
 	namedStart, namedEnd     map[string]uint64 // system calls by name
+	opened, closed           bool              // marked so far
+}
+
+// ErrWindowOrder is a mark out of order: a window's end before its start,
+// or either of them twice.
+var ErrWindowOrder = errors.New("the measured window is marked out of order")
+
+// order takes a mark: its start once, then its end once.
+func (w *window) order(end bool) error {
+	switch {
+	case !end && w.opened:
+		return fmt.Errorf("%w: its start was marked already", ErrWindowOrder)
+	case end && !w.opened:
+		return fmt.Errorf("%w: its end before its start", ErrWindowOrder)
+	case end && w.closed:
+		return fmt.Errorf("%w: its end was marked already", ErrWindowOrder)
+	}
+	w.opened = w.opened || !end
+	w.closed = w.closed || end
+	return nil
 }
 
 func (w *window) mark(s *Child, end bool) {
@@ -308,6 +330,11 @@ func (s *Child) Addr() string { return s.addr }
 // closes. Reading this machine's /proc does not fail in a way worth an
 // error: what could not be read is reported unmeasured.
 func (s *Child) Mark(_ context.Context, end bool) error {
+	s.winMu.Lock()
+	defer s.winMu.Unlock()
+	if err := s.win.order(end); err != nil {
+		return err
+	}
 	s.win.mark(s, end)
 	return nil
 }
@@ -322,6 +349,8 @@ func (s *Child) Stop(_ context.Context, replies uint64) Stopped {
 
 func (s *Child) stopNow(replies uint64) Stopped {
 	clean, died, note := s.stop()
+	s.winMu.Lock()
+	defer s.winMu.Unlock()
 	s.closeCounts()
 	st := Stopped{Clean: clean, Died: died, Note: note, Usage: s.usage(s.win, replies, clean, died, note)}
 	if s.countsErr != nil {

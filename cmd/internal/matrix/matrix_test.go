@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -63,5 +64,35 @@ func TestChildWrongModel(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "asked for the epoll model, the child serves poll") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// TestWindowOrder: a window opens once and then closes once; an end
+// before its start, or either twice, is ErrWindowOrder (the agent's 409).
+func TestWindowOrder(t *testing.T) {
+	for _, tc := range []struct {
+		marks []bool // end?
+		bad   int    // index of the first refused mark, -1 none
+	}{
+		{[]bool{false, true}, -1},
+		{[]bool{true}, 0},
+		{[]bool{false, false}, 1},
+		{[]bool{false, true, true}, 2},
+		{[]bool{false, true, false}, 2},
+	} {
+		var w window
+		bad := -1
+		for i, end := range tc.marks {
+			if err := w.order(end); err != nil {
+				if !errors.Is(err, ErrWindowOrder) {
+					t.Errorf("%v: mark %d: %v, not ErrWindowOrder", tc.marks, i, err)
+				}
+				bad = i
+				break
+			}
+		}
+		if bad != tc.bad {
+			t.Errorf("marks %v: refused at %d, want %d", tc.marks, bad, tc.bad)
+		}
 	}
 }
