@@ -163,3 +163,86 @@ func TestK8sRefusesInjection(t *testing.T) {
 		t.Errorf("a valid image and storage refused: %s", stderr)
 	}
 }
+
+// TestK8sStrictDecode: the manifest decodes strictly (no key but those
+// iobench writes) into three documents, and each field holds exactly what
+// was given, even values with YAML's own characters in them.
+func TestK8sStrictDecode(t *testing.T) {
+	image := "registry.example.com:5000/team/iobench:1.2@sha256:" + strings.Repeat("a", 64)
+	code, out, stderr := runCLI("k8s", "--shards", "2", "--addr", "[::1]:7000", "--conns", "10", "--image", image, "--storage", "1.5Gi",
+		"--size", "32-256", "--start-at", "2030-01-01T10:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	type container struct {
+		Name         string   `yaml:"name"`
+		Image        string   `yaml:"image"`
+		Command      []string `yaml:"command"`
+		Args         []string `yaml:"args"`
+		VolumeMounts []struct {
+			Name      string `yaml:"name"`
+			MountPath string `yaml:"mountPath"`
+		} `yaml:"volumeMounts"`
+	}
+	type document struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec struct {
+			AccessModes []string `yaml:"accessModes"`
+			Resources   struct {
+				Requests struct {
+					Storage string `yaml:"storage"`
+				} `yaml:"requests"`
+			} `yaml:"resources"`
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int    `yaml:"completions"`
+			Parallelism    int    `yaml:"parallelism"`
+			BackoffLimit   int    `yaml:"backoffLimit"`
+			Template       struct {
+				Spec struct {
+					RestartPolicy string      `yaml:"restartPolicy"`
+					Containers    []container `yaml:"containers"`
+					Volumes       []struct {
+						Name                  string `yaml:"name"`
+						PersistentVolumeClaim struct {
+							ClaimName string `yaml:"claimName"`
+						} `yaml:"persistentVolumeClaim"`
+					} `yaml:"volumes"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(out))
+	dec.KnownFields(true)
+	var docs []document
+	for {
+		var d document
+		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("strict decode: %v", err)
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 3 || docs[0].Kind != "PersistentVolumeClaim" || docs[1].Kind != "Job" || docs[2].Kind != "Job" {
+		t.Fatalf("%d documents; want a claim and two Jobs", len(docs))
+	}
+	if got := docs[0].Spec.Resources.Requests.Storage; got != "1.5Gi" {
+		t.Errorf("storage %q, want 1.5Gi", got)
+	}
+	load, merge := docs[1].Spec.Template.Spec.Containers, docs[2].Spec.Template.Spec.Containers
+	if len(load) != 1 || len(merge) != 1 || load[0].Image != image || merge[0].Image != image {
+		t.Fatalf("containers %+v %+v; want one each, image %q", load, merge, image)
+	}
+	want := []string{"load", "--addr", "[::1]:7000", "--conns", "10", "--size", "32-256", "--shard", "$(JOB_COMPLETION_INDEX)/2",
+		"--start-at", "2030-01-01T10:00:00Z", "--quiet", "--json", "/results/shard-$(JOB_COMPLETION_INDEX).json"}
+	if !slices.Equal(load[0].Args, want) {
+		t.Errorf("load args %q\nwant %q", load[0].Args, want)
+	}
+	if got := merge[0].Args; len(got) != 6 || got[0] != "merge" || got[4] != "/results/shard-0.json" || got[5] != "/results/shard-1.json" {
+		t.Errorf("merge args %q", got)
+	}
+}
