@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"time"
 
@@ -500,7 +501,8 @@ func writeFileAtomic(path string, data []byte) error {
 // ErrSchema is returned for a run of another schema version.
 var ErrSchema = errors.New("unsupported schema version")
 
-// decodeVersioned decodes data into v, strictly (no unknown fields),
+// decodeVersioned decodes data into v, strictly (no unknown fields, and
+// within the limits of checkShape),
 // after checking its schema version and, when kind is not "", its kind:
 // the one reader of every versioned document this package owns.
 func decodeVersioned(data []byte, what, kind string, v any) error {
@@ -514,9 +516,12 @@ func decodeVersioned(data []byte, what, kind string, v any) error {
 	if *probe.Schema != SchemaVersion && !slices.Contains(ReadsSchemas, *probe.Schema) {
 		return fmt.Errorf("results: %w %d (this iobench reads %d and %v)", ErrSchema, *probe.Schema, SchemaVersion, ReadsSchemas)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Checked first, without decoding: then decoded in place (an
+	// encoding/json Decoder would copy the whole document first).
+	if err := checkShape(data, reflect.TypeOf(v)); err != nil {
+		return fmt.Errorf("results: malformed %s: %w", what, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("results: malformed %s: %w", what, err)
 	}
 	return nil
@@ -670,11 +675,17 @@ func readBounded(path string) ([]byte, error) {
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	defer f.Close()
-	// A regular file says its size: refused before a byte is read.
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
-		return nil, fmt.Errorf("results: %s is larger than %d MiB (%d MiB), more than any iobench result: refused", path, MaxFileSize>>20, st.Size()>>20)
+	// A regular file says its size: refused before a byte is read, and
+	// read into a buffer of its size (io.ReadAll's doubling would peak
+	// near twice it).
+	var data []byte
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if st.Size() > MaxFileSize {
+			return nil, fmt.Errorf("results: %s is larger than %d MiB (%d MiB), more than any iobench result: refused", path, MaxFileSize>>20, st.Size()>>20)
+		}
+		data = make([]byte, 0, st.Size()+1) // +1: sees a file that grew
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err = readAllInto(data, io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
@@ -682,6 +693,23 @@ func readBounded(path string) ([]byte, error) {
 		return nil, fmt.Errorf("results: %s is larger than %d MiB, more than any iobench result: refused", path, MaxFileSize>>20)
 	}
 	return data, nil
+}
+
+// readAllInto appends all of r to buf, growing it only when full.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // ReadRunFile reads and checks the run in path.

@@ -206,6 +206,9 @@ func FuzzDecodeSuite(f *testing.F) {
 	f.Add([]byte(`{"schema":1,"kind":"suite","cells":[]}`))
 	f.Add([]byte(`{"schema":1,"kind":"suite","cells":[{"model":"epoll","mode":"closed","conns":-5,"run":{"schema":1,"fairness":{"jain":2}}}]}`))
 	f.Add([]byte(`{"schema":2,"kind":"suite"}`))
+	f.Add([]byte(`{"schema":2,"kind":"suite","cells":[{},{},{"run":{"schema":2,"connection_replies":[0,0,0,0,0,0]}}]}`))
+	f.Add([]byte(`{"schema":2,"kind":"suite","cells":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`))
+	f.Add([]byte(`{"schema":2,"kind":"suite","cells":[{"run":{"schema":2,"errors":99999999999999999999999999999999999999999999}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := results.DecodeSuite(data)
 		if err != nil {
