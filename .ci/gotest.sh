@@ -7,12 +7,13 @@
 set -uo pipefail
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-go test -v "$@" >"$log" 2>&1
-rc=$?
-if [ $rc -eq 0 ]; then
-	grep -E '^(ok|FAIL|\?) ' "$log"
-else
+# Each package's line (and each failing test's name) as it comes: a run
+# of several minutes is never silent for all of them.
+go test -v "$@" 2>&1 | tee "$log" | grep --line-buffered -E '^(ok|FAIL|\?) |^ *--- FAIL: '
+rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 0 ]; then
 	# Everything but the run/pass chatter: the failures with their logs.
+	echo "--- the failures in full:"
 	grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- (PASS|SKIP):)' "$log"
 fi
 awk '

@@ -394,8 +394,11 @@ func TestChurn(t *testing.T) {
 	addr := startServer(t, s)
 	r := mustRun(t, loadgen.Config{Addr: addr, Mode: loadgen.Churn, Conns: 4, SizeMin: 100, SizeMax: 100,
 		Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, IdleConns: 2})
-	if r.Replies < 100 || r.Errors != 0 || r.Failed() {
-		t.Fatalf("replies %d, errors %d, failures %q; want many clean transactions", r.Replies, r.Errors, r.Failures)
+	// How many transactions fit in the window is the machine's business
+	// (a busy one fits a few): that each one is clean and counted is this
+	// test's.
+	if r.Replies == 0 || r.Errors != 0 || r.Failed() {
+		t.Fatalf("replies %d, errors %d, failures %q; want clean transactions", r.Replies, r.Errors, r.Failures)
 	}
 	c := r.Connections
 	// A connection per transaction (warmup's and the window's), plus the idle ones.
@@ -466,17 +469,25 @@ func TestSeries(t *testing.T) {
 		t.Errorf("OnInterval called %d times for %d intervals", streamed, len(s.Intervals))
 	}
 	var measured, warm uint64
+	var opened int64 = -1 // when the first measured interval began
 	for _, iv := range s.Intervals {
 		if iv.Warmup {
 			warm += iv.Replies
 		} else {
 			measured += iv.Replies
+			if opened < 0 {
+				opened = iv.StartNS
+			}
 		}
 	}
 	// The interval that opens the window starts when the warmup timer
-	// fires, a little after the window: allow 3% either way.
-	if warm == 0 || float64(measured) < 0.97*float64(r.Replies) || float64(measured) > 1.03*float64(r.Replies) {
-		t.Errorf("intervals: %d warmup + %d measured replies; the window has %d", warm, measured, r.Replies)
+	// fires, after the window opened (on a busy machine, tens of ms
+	// after): the replies of that lateness, at the window's rate, are in
+	// the last warmup interval. Allow them, and 3% either way.
+	late := float64(max(opened-r.Config.WarmupNS, 0)) / 1e9 * r.ThroughputPerSec
+	if warm == 0 || float64(measured) < 0.97*float64(r.Replies)-late || float64(measured) > 1.03*float64(r.Replies) {
+		t.Errorf("intervals: %d warmup + %d measured replies; the window has %d (the first measured interval began %v after the window)",
+			warm, measured, r.Replies, time.Duration(opened-r.Config.WarmupNS))
 	}
 	if r.Stall == nil || r.Stall.Conns != 0 || r.Failed() {
 		t.Errorf("stall %+v, failures %q: want none", r.Stall, r.Failures)
