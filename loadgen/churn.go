@@ -84,6 +84,17 @@ func (sl *churnSlot) transaction(ctx context.Context, seq uint64, start int64) {
 	size := s.plan.size(c.id, seq)
 	msg := sl.msg[:size]
 	fillPayload(msg, c.id, seq, 0)
+	// The transaction is in flight from before its connect: the stall
+	// watch (conn.oldest) sees a slot waiting for a reply, or for a
+	// handshake the server never completes.
+	w.mu.Lock()
+	c.ring[0], c.head, c.n = flight{seq: seq, size: size, intended: start, sent: start}, 0, 1
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		c.n = 0
+		w.mu.Unlock()
+	}()
 	nc, err := sl.dialer.DialContext(ctx, "tcp", s.cfg.Addr)
 	connected := s.now()
 	if err != nil {

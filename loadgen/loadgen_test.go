@@ -509,6 +509,22 @@ func TestShortReplies(t *testing.T) {
 	}
 }
 
+// TestChurnStall: in churn mode a server that stops answering (its
+// connections accepted, their requests never echoed) is a stalled run,
+// as in the other modes: a slot waiting for its reply is seen waiting.
+// (Against xinetd's echo it said "no replies" beside "stalls none".)
+func TestChurnStall(t *testing.T) {
+	addr := startServer(t, &testServer{stallAt: 200 * time.Millisecond, stallFor: time.Hour})
+	r := mustRun(t, loadgen.Config{Addr: addr, Mode: loadgen.Churn, Conns: 2, Duration: 1200 * time.Millisecond, Warmup: 0,
+		StallAfter: 400 * time.Millisecond, Interval: 50 * time.Millisecond})
+	if st := r.Stall; st == nil || st.Conns != 2 || time.Duration(st.MaxAgeNS) < 700*time.Millisecond {
+		t.Fatalf("stall %+v: want both slots stalled, the longest ≥ 700ms", st)
+	}
+	if !r.Failed() || r.Failures[0].Code != results.CodeStalled {
+		t.Errorf("failures %q: want stalled first", r.Failures)
+	}
+}
+
 // TestChurnExtraBytes: in churn mode a server that appends a byte to the
 // echo corrupts the transaction, as in the other modes.
 func TestChurnExtraBytes(t *testing.T) {

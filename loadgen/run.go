@@ -77,6 +77,10 @@ type session struct {
 	endedAt  atomic.Int64
 	cpuStart cpuTimes
 	cpuAtEnd cpuTimes
+	// overflows is this host's TCP accept-queue overflows: the count
+	// when the run began, then (at the window's end) how many since.
+	overflows   uint64
+	overflowsOK bool
 	cpuOnce  sync.Once
 	endOnce  sync.Once // the window's end is marked once: by the timer, or when the run ends first
 	// The generator's own system calls, counted by the kernel over the
@@ -226,6 +230,12 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		return nil, fmt.Errorf("loadgen: %w to %s: %s", ErrNoServer, cfg.Addr, describeFailures(s.failedBy))
 	}
 
+	// The counters are opened before any wait for --start-at: opening
+	// them takes milliseconds, which a shard must not spend after it.
+	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
+		defer s.syscalls.Close()
+	}
+	s.overflows, s.overflowsOK = listenOverflows()
 	if sh := cfg.Shard; sh != nil && !sh.StartAt.IsZero() {
 		// Every shard begins its warmup at the same instant.
 		select {
@@ -235,9 +245,6 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		}
 	}
 	// The clock starts once everyone is connected.
-	if s.syscalls, s.syscallsErr = perfcount.Open(0, perfcount.Syscalls); s.syscalls != nil {
-		defer s.syscalls.Close()
-	}
 	s.base = time.Now()
 	s.plan = plan{
 		mode: cfg.Mode, sizeMin: cfg.SizeMin, sizeSpan: cfg.SizeMax - cfg.SizeMin + 1,
@@ -282,6 +289,11 @@ func (s *session) markCPU(end bool) {
 		s.endOnce.Do(func() {
 			s.cpuAtEnd = processCPU()
 			s.sysEnd, s.sysEndOK = s.readSyscalls()
+			if n, ok := listenOverflows(); ok && s.overflowsOK {
+				s.overflows = n - s.overflows
+			} else {
+				s.overflowsOK = false
+			}
 			s.namedEnd = s.readNamed()
 			if s.cfg.OnWindow != nil {
 				s.cfg.OnWindow(true)
@@ -573,6 +585,9 @@ func (s *session) connections(r *results.Run, busy, idleClosed int) {
 		c.IdleEstablished = s.idleUp
 	}
 	c.IdleClosed = idleClosed
+	if s.overflowsOK {
+		c.ListenOverflows = s.overflows
+	}
 }
 
 func (s *session) readSyscalls() (uint64, bool) {
@@ -706,6 +721,15 @@ func failures(r *results.Run, busy int) []results.Warning {
 	}
 	if r.Replies == 0 && !r.Interrupted {
 		f = append(f, results.Warn(results.CodeNoReplies, "not one reply in %.1fs measured", float64(r.MeasuredNS)/1e9))
+	}
+	// A cause the host saw: handshakes the server's accept queue had no
+	// room for are dropped and retried after a second or more.
+	if n := r.Connections.ListenOverflows; n > 0 && len(f) > 0 {
+		for i, w := range f {
+			if w.Code == results.CodeStalled || w.Code == results.CodeNoReplies {
+				f[i].Text += fmt.Sprintf("; this host's TCP accept queues overflowed %d times meanwhile (TcpExtListenOverflows): connections the server did not accept in time wait a second or more for the handshake's retry", n)
+			}
+		}
 	}
 	return f
 }

@@ -279,6 +279,11 @@ type Connections struct {
 	IdleRequested   int            `json:"idle_requested"`
 	IdleEstablished int            `json:"idle_established"`
 	IdleClosed      int            `json:"idle_closed_by_peer"`
+	// ListenOverflows: this host's TCP accept queues overflowed this many
+	// times from connecting to the window's end (Linux's
+	// TcpExtListenOverflows, host-wide; a server on another host is not
+	// seen). Each drops a handshake, retried a second or more later.
+	ListenOverflows uint64 `json:"listen_overflows,omitempty"`
 }
 
 // Fairness of replies over the busy connections.
