@@ -81,8 +81,8 @@ type session struct {
 	// when the run began, then (at the window's end) how many since.
 	overflows   uint64
 	overflowsOK bool
-	cpuOnce  sync.Once
-	endOnce  sync.Once // the window's end is marked once: by the timer, or when the run ends first
+	cpuOnce     sync.Once
+	endOnce     sync.Once // the window's end is marked once: by the timer, or when the run ends first
 	// The generator's own system calls, counted by the kernel over the
 	// window (syscallsErr: why not).
 	syscalls             *perfcount.Set
