@@ -22,6 +22,8 @@ type k8sFlags struct {
 	startIn   time.Duration
 	image     string
 	storage   string
+	class     string
+	pull      string
 	mergeWait time.Duration
 }
 
@@ -54,7 +56,16 @@ The image (--image, default iobench:latest) is the one make image builds
 	fl.DurationVar(&f.startIn, "start-in", 90*time.Second, "the shards begin their warmup this long after the manifest is printed (pods must be scheduled and connected by then)")
 	fl.StringVar(&f.image, "image", "iobench:latest", "the image holding /iobench (make image)")
 	fl.StringVar(&f.storage, "storage", "1Gi", "size of the shared results volume")
+	fl.StringVar(&f.class, "storage-class", "", "storage class of the results volume: one that offers ReadWriteMany (e.g. an NFS class; default: the cluster's default class)")
+	fl.StringVar(&f.pull, "pull-policy", "IfNotPresent", "the pods' imagePullPolicy: IfNotPresent (an image loaded into the nodes, e.g. kind load, is used as is), Always or Never")
 	fl.DurationVar(&f.mergeWait, "merge-wait", 0, "how long the merge waits for every shard (default: the start, warmup and duration plus 5 minutes)")
+	// The flags every shard's command line sets itself are not the
+	// user's to give: not in the help either (given, they are refused).
+	for _, name := range k8sOwned {
+		if name != "start-at" {
+			_ = fl.MarkHidden(name) // each is a load flag bound above
+		}
+	}
 	return cmd
 }
 
@@ -77,6 +88,14 @@ func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 	}
 	if !quantity.MatchString(f.storage) {
 		return usageErr("k8s: --storage %q: want a Kubernetes quantity such as 1Gi or 500Mi", f.storage)
+	}
+	if f.class != "" && !dnsName.MatchString(f.class) {
+		return usageErr("k8s: --storage-class %q: want a storage class name (lower-case letters, digits, - and .)", f.class)
+	}
+	switch f.pull {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		return usageErr("k8s: --pull-policy %q: want IfNotPresent, Always or Never", f.pull)
 	}
 	for _, name := range given {
 		for _, owned := range k8sOwned {
@@ -121,13 +140,14 @@ func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 	var args, all []string
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		all = append(all, "--"+fl.Name, fl.Value.String())
-		if fl.Name == "shards" || fl.Name == "start-in" || fl.Name == "start-at" || fl.Name == "image" || fl.Name == "storage" || fl.Name == "merge-wait" {
+		if fl.Name == "shards" || fl.Name == "start-in" || fl.Name == "start-at" || fl.Name == "image" || fl.Name == "storage" ||
+			fl.Name == "storage-class" || fl.Name == "pull-policy" || fl.Name == "merge-wait" {
 			return
 		}
 		args = append(args, "--"+fl.Name, fl.Value.String())
 	})
 	return writeManifest(cmd.OutOrStdout(), manifest{
-		N: f.shards, Image: f.image, Storage: f.storage, StartAt: start.Format(time.RFC3339),
+		N: f.shards, Image: f.image, Storage: f.storage, Class: f.class, Pull: f.pull, StartAt: start.Format(time.RFC3339),
 		LoadArgs: args, MergeWait: f.mergeWait.String(), Command: "iobench k8s " + strings.Join(quoteAll(all), " "),
 	})
 }
@@ -137,6 +157,7 @@ func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 var (
 	imageRef = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
 	quantity = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`)
+	dnsName  = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$`)
 )
 
 func quoteAll(args []string) []string {
@@ -154,6 +175,8 @@ type manifest struct {
 	N         int
 	Image     string
 	Storage   string
+	Class     string // "": the cluster's default
+	Pull      string
 	StartAt   string
 	LoadArgs  []string
 	MergeWait string
@@ -187,6 +210,9 @@ metadata:
   name: iobench-results
 spec:
   accessModes: ["ReadWriteMany"]
+{{- if .Class}}
+  storageClassName: {{q .Class}}
+{{- end}}
   resources:
     requests:
       storage: {{q .Storage}}
@@ -201,11 +227,26 @@ spec:
   parallelism: {{.N}} # every shard at once, or the start instant is missed
   backoffLimit: 0 # a failed shard is not rerun with another start
   template:
+    metadata:
+      labels:
+        app: iobench-load
     spec:
       restartPolicy: Never
+      # Shards on different nodes where there are enough: two on one
+      # node share its CPUs and network and measure less.
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 100
+              podAffinityTerm:
+                topologyKey: kubernetes.io/hostname
+                labelSelector:
+                  matchLabels:
+                    app: iobench-load
       containers:
         - name: load
           image: {{q .Image}}
+          imagePullPolicy: {{q .Pull}}
           command: ["/iobench"]
           args:
             - load
@@ -239,6 +280,7 @@ spec:
       containers:
         - name: merge
           image: {{q .Image}}
+          imagePullPolicy: {{q .Pull}}
           command: ["/iobench"]
           args:
             - merge

@@ -153,6 +153,8 @@ func TestK8sRefusesInjection(t *testing.T) {
 		{"--addr", "10.0.0.5:7000\nx: y"},
 		{"--image", "Iobench Latest"},
 		{"--storage", "lots"},
+		{"--storage-class", "Fast Disks"},
+		{"--pull-policy", "Sometimes"},
 	} {
 		code, out, stderr := runCLI(append(slices.Clone(base), extra...)...)
 		if code != 2 || out != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -169,7 +171,7 @@ func TestK8sRefusesInjection(t *testing.T) {
 // was given, even values with YAML's own characters in them.
 func TestK8sStrictDecode(t *testing.T) {
 	image := "registry.example.com:5000/team/iobench:1.2@sha256:" + strings.Repeat("a", 64)
-	code, out, stderr := runCLI("k8s", "--shards", "2", "--addr", "[::1]:7000", "--conns", "10", "--image", image, "--storage", "1.5Gi",
+	code, out, stderr := runCLI("k8s", "--shards", "2", "--addr", "[::1]:7000", "--conns", "10", "--image", image, "--storage", "1.5Gi", "--storage-class", "nfs-client",
 		"--size", "32-256", "--start-at", "2030-01-01T10:00:00Z")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -177,6 +179,7 @@ func TestK8sStrictDecode(t *testing.T) {
 	type container struct {
 		Name         string   `yaml:"name"`
 		Image        string   `yaml:"image"`
+		Pull         string   `yaml:"imagePullPolicy"`
 		Command      []string `yaml:"command"`
 		Args         []string `yaml:"args"`
 		VolumeMounts []struct {
@@ -192,6 +195,7 @@ func TestK8sStrictDecode(t *testing.T) {
 		} `yaml:"metadata"`
 		Spec struct {
 			AccessModes []string `yaml:"accessModes"`
+			Class       string   `yaml:"storageClassName"`
 			Resources   struct {
 				Requests struct {
 					Storage string `yaml:"storage"`
@@ -202,7 +206,23 @@ func TestK8sStrictDecode(t *testing.T) {
 			Parallelism    int    `yaml:"parallelism"`
 			BackoffLimit   int    `yaml:"backoffLimit"`
 			Template       struct {
+				Metadata struct {
+					Labels map[string]string `yaml:"labels"`
+				} `yaml:"metadata"`
 				Spec struct {
+					Affinity struct {
+						PodAntiAffinity struct {
+							Preferred []struct {
+								Weight int `yaml:"weight"`
+								Term   struct {
+									TopologyKey   string `yaml:"topologyKey"`
+									LabelSelector struct {
+										MatchLabels map[string]string `yaml:"matchLabels"`
+									} `yaml:"labelSelector"`
+								} `yaml:"podAffinityTerm"`
+							} `yaml:"preferredDuringSchedulingIgnoredDuringExecution"`
+						} `yaml:"podAntiAffinity"`
+					} `yaml:"affinity"`
 					RestartPolicy string      `yaml:"restartPolicy"`
 					Containers    []container `yaml:"containers"`
 					Volumes       []struct {
@@ -230,11 +250,16 @@ func TestK8sStrictDecode(t *testing.T) {
 	if len(docs) != 3 || docs[0].Kind != "PersistentVolumeClaim" || docs[1].Kind != "Job" || docs[2].Kind != "Job" {
 		t.Fatalf("%d documents; want a claim and two Jobs", len(docs))
 	}
-	if got := docs[0].Spec.Resources.Requests.Storage; got != "1.5Gi" {
-		t.Errorf("storage %q, want 1.5Gi", got)
+	if got, class := docs[0].Spec.Resources.Requests.Storage, docs[0].Spec.Class; got != "1.5Gi" || class != "nfs-client" {
+		t.Errorf("storage %q of class %q, want 1.5Gi of nfs-client", got, class)
+	}
+	spec := docs[1].Spec.Template
+	if aa := spec.Spec.Affinity.PodAntiAffinity.Preferred; len(aa) != 1 || aa[0].Term.TopologyKey != "kubernetes.io/hostname" ||
+		aa[0].Term.LabelSelector.MatchLabels["app"] != spec.Metadata.Labels["app"] || spec.Metadata.Labels["app"] == "" {
+		t.Errorf("load pods: labels %v, anti-affinity %+v; want shards kept apart by host", spec.Metadata.Labels, aa)
 	}
 	load, merge := docs[1].Spec.Template.Spec.Containers, docs[2].Spec.Template.Spec.Containers
-	if len(load) != 1 || len(merge) != 1 || load[0].Image != image || merge[0].Image != image {
+	if len(load) != 1 || len(merge) != 1 || load[0].Image != image || merge[0].Image != image || load[0].Pull != "IfNotPresent" || merge[0].Pull != "IfNotPresent" {
 		t.Fatalf("containers %+v %+v; want one each, image %q", load, merge, image)
 	}
 	want := []string{"load", "--addr", "[::1]:7000", "--conns", "10", "--size", "32-256", "--shard", "$(JOB_COMPLETION_INDEX)/2",
