@@ -23,26 +23,65 @@ func newListCmd() *cobra.Command {
 			if asJSON {
 				return listJSON(cmd.OutOrStdout())
 			}
-			t := report.NewTable(cmd.OutOrStdout())
-			t.Header("Model", "Mechanism", "OS", "Available here", "Settings (--models epoll:edge:loops=2)", "How it works")
-			for _, a := range servers.List() {
-				avail := "yes"
-				if !a.Available {
-					avail = a.Why
-				}
-				how := a.Summary
-				if a.Impl != "" {
-					how += "; here: " + a.Impl
-				}
-				if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), avail, a.SettingsSyntax(), how); err != nil {
-					return err
-				}
-			}
-			return t.Render()
+			return listText(cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
 	return cmd
+}
+
+// listWidth is where list's prose wraps: a terminal's width.
+const listWidth = 100
+
+// listText writes a narrow table (a row per model: is it here, and how
+// to choose its variants), then what each model does, wrapped.
+func listText(w io.Writer) error {
+	t := report.NewTable(w)
+	t.Header("Model", "Mechanism", "OS", "Here", "Settings")
+	var notes strings.Builder
+	for _, a := range servers.List() {
+		here := "yes"
+		if !a.Available {
+			here = "no"
+		}
+		if err := t.Append(a.Name, string(a.Mechanism), strings.Join(a.OS, ", "), here, a.SettingsSyntax()); err != nil {
+			return err
+		}
+		text := a.Name + ": " + a.Summary
+		if a.Impl != "" {
+			text += "; here: " + a.Impl
+		}
+		if !a.Available {
+			text += ". Not here: " + a.Why
+		}
+		wrapTo(&notes, text, listWidth, "    ")
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "Settings are chosen per model in --models, e.g. --models epoll:edge:loops=2,poll:loops=2.\n\n"+notes.String())
+	return err
+}
+
+// wrapTo writes text to b as lines of at most width runes, breaking at
+// spaces, the lines after the first indented.
+func wrapTo(b *strings.Builder, text string, width int, indent string) {
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len([]rune(line))+1+len([]rune(word)) > width {
+			b.WriteString(line + "\n")
+			line = indent + word
+			continue
+		}
+		if line == "" {
+			line = word
+		} else {
+			line += " " + word
+		}
+	}
+	if line != "" {
+		b.WriteString(line + "\n")
+	}
 }
 
 // listJSON writes every model with whether it runs here, and why not.
