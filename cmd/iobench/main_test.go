@@ -153,7 +153,7 @@ func TestList(t *testing.T) {
 	for _, a := range servers.List() {
 		line := ""
 		for _, l := range strings.Split(out, "\n") {
-			if strings.Contains(l, " "+a.Name+" ") {
+			if strings.HasPrefix(l, "│ "+a.Name+" ") {
 				line = l
 			}
 		}
