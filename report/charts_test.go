@@ -139,3 +139,22 @@ func TestStylesCoverModels(t *testing.T) {
 		}
 	}
 }
+
+// TestTypicalSeries: the over-time charts draw the repetition whose
+// throughput is the median's (it drew the slowest: the median was read
+// before it was computed).
+func TestTypicalSeries(t *testing.T) {
+	s := &results.Suite{Kind: "suite"}
+	for rep, tput := range []float64{100, 300, 200} {
+		s.Cells = append(s.Cells, results.Cell{Model: "epoll", Scenario: results.Scenario{Mode: "closed", Conns: 10}, Rep: rep + 1,
+			Run: &results.Run{ThroughputPerSec: tput, Replies: uint64(tput),
+				Series: &results.Series{IntervalNS: int64(tput), Intervals: []results.Interval{{StartNS: 0, EndNS: 1e9, Replies: uint64(tput)}}}}})
+	}
+	for _, tb := range Tables(s) {
+		for _, r := range tb.Rows {
+			if r.series == nil || r.series.IntervalNS != 200 {
+				t.Errorf("%s: drew the series of the repetition at %v replies/s; want the median's (200)", r.Model, r.series)
+			}
+		}
+	}
+}

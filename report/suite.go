@@ -197,7 +197,6 @@ func aggregate(model string, cells []results.Cell) Row {
 	r.ZeroConn, r.ZeroConnWorst = int(math.Round(summarize(smp.zero).Median)), int(slices.Max(smp.zero))
 	r.Est, r.EstWorst = int(math.Round(summarize(smp.est).Median)), int(slices.Min(smp.est))
 	r.cpus = smp.cpu
-	r.pickSeries()
 	if smp.reps > 0 {
 		r.ByName = map[string]float64{}
 		for name, v := range smp.byName {
@@ -210,6 +209,7 @@ func aggregate(model string, cells []results.Cell) Row {
 	r.Throughput, r.Bandwidth = Spread(smp.tput), Spread(smp.bw)
 	r.P50, r.P99, r.P999, r.CPUPerRep = Spread(smp.p50), Spread(smp.p99), Spread(smp.p999), Spread(smp.cpu)
 	r.Syscalls, r.CtxPerRep, r.CPUShare = Spread(smp.syscalls), Spread(smp.ctxPerRep), Spread(smp.share)
+	r.pickSeries() // by the median throughput, so after it
 	r.Latency = results.PercentilesOf(r.hist)
 	r.tput, r.p99s = smp.tput, smp.p99
 	return r
