@@ -386,19 +386,3 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 	return true, save(p, path)
 }
 
-// humanLogTicks are log ticks labelled 10k, 100k.
-type humanLogTicks struct{}
-
-func (humanLogTicks) Ticks(lo, hi float64) []plot.Tick {
-	// 1, 2, 5 of each decade labelled, so that a range inside one decade
-	// still reads.
-	var ticks []plot.Tick
-	for d := math.Pow(10, math.Floor(math.Log10(lo))); d <= hi; d *= 10 {
-		for _, m := range []float64{1, 2, 5} {
-			if v := d * m; v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v, Label: humanNumber(v)})
-			}
-		}
-	}
-	return ticks
-}

@@ -130,14 +130,16 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 			suffix = fmt.Sprintf("-%d", i+1)
 		}
 		desc := familyTitle(f.key)
+		unit := unitOf(f.key.Mode) // replies, or transactions in churn mode
+		Unit := strings.ToUpper(unit[:1]) + unit[1:]
 		for _, spec := range []struct {
 			name, title, ylabel string
 			log                 bool
 			value               func(Row) Stat
 		}{
-			{"throughput", "Throughput vs connections", "replies/s", false, func(r Row) Stat { return r.Throughput }},
+			{"throughput", "Throughput vs connections", unit + "/s", false, func(r Row) Stat { return r.Throughput }},
 			{"p99", "p99 latency vs connections", "p99 (ms, log scale)", true, func(r Row) Stat { return scaled(r.P99, 1e-6) }},
-			{"cpu-per-reply", "Server CPU per reply vs connections", "server CPU per reply (µs)", false, func(r Row) Stat { return scaled(r.CPUPerRep, 1e-3) }},
+			{"cpu-per-reply", "Server CPU per " + strings.TrimSuffix(unit, "s") + " vs connections", "server CPU per " + strings.TrimSuffix(unit, "s") + " (µs)", false, func(r Row) Stat { return scaled(r.CPUPerRep, 1e-3) }},
 		} {
 			file := spec.name + suffix + ".svg"
 			title := spec.title + " (" + desc + ")" + emu
@@ -153,7 +155,7 @@ func WriteCharts(dir string, s *results.Suite) ([]Chart, error) {
 			log                 bool
 			value               func(results.Interval, float64) float64
 		}{
-			{"over-time", "Replies/s over time", "replies/s (typical repetition)", false, func(iv results.Interval, secs float64) float64 { return float64(iv.Replies) / secs }},
+			{"over-time", Unit + "/s over time", unit + "/s (the median repetition)", false, func(iv results.Interval, secs float64) float64 { return float64(iv.Replies) / secs }},
 			{"p99-over-time", "p99 latency over time", "p99 (ms, log scale)", true, func(iv results.Interval, _ float64) float64 { return float64(iv.P99NS) / 1e6 }},
 		} {
 			file := spec.name + suffix + ".svg"
@@ -218,7 +220,7 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 	p.X.Min, p.X.Max = float64(max(f.conns[0], 1))/1.3, float64(f.conns[len(f.conns)-1])*1.3
 	yTicks(p, logY)
 	models := modelsOf(f)
-	drawn, anyUnfair := false, false
+	drawn, anyUnfair, anyFlagged := false, false, false
 	lowest, highest := math.Inf(1), 0.0 // the log axis' range, set by hand
 	seen := func(lo, hi float64) {
 		if lo > 0 {
@@ -231,7 +233,16 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		// Models at the same count sit side by side (a few percent apart
 		// on the log axis), so that their error bars do not overlap.
 		dodge := math.Pow(1.04, float64(k)-float64(len(models)-1)/2)
-		pts, unfair := modelPoints(f, model, dodge, logY, value, seen)
+		pts, unfair, flagged := modelPoints(f, model, dodge, logY, value, seen)
+		if len(flagged) > 0 {
+			ring, err := plotter.NewScatter(flagged)
+			if err != nil {
+				return false, err
+			}
+			ring.Color, ring.Shape, ring.Radius = st.color, draw.RingGlyph{}, vg.Points(7)
+			p.Add(ring)
+			anyFlagged = true
+		}
 		if len(pts.XYs) > 0 {
 			line, points, err := plotter.NewLinePoints(pts.XYs)
 			if err != nil {
@@ -267,6 +278,9 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 	if anyUnfair {
 		p.Legend.Add("× unfair: served replies only")
 	}
+	if anyFlagged {
+		p.Legend.Add("○ failed, disturbed or generator-bound: see the table's notes")
+	}
 	if logY {
 		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5
 	} else {
@@ -275,10 +289,39 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 	return true, save(p, path)
 }
 
+// flag says why a row's figures need the table's notes beside them on a
+// chart: it failed a repetition, the machine disturbed it, or the
+// generator was its ceiling ("" when none).
+func (r Row) flag() string {
+	var why []string
+	if len(r.Failures) > 0 {
+		why = append(why, "failed")
+	}
+	if r.Disturbed > 0 {
+		why = append(why, "disturbed")
+	}
+	if r.note(results.CodeGeneratorBound) != nil {
+		why = append(why, "generator-bound")
+	}
+	return strings.Join(why, ", ")
+}
+
+// chartName is a row's name on a chart: its model, and its flags.
+func (r Row) chartName() string {
+	name := r.Model
+	if !r.Fair() {
+		name += " (unfair)"
+	}
+	if f := r.flag(); f != "" {
+		name += " (" + f + ")"
+	}
+	return name
+}
+
 // modelPoints is one model's medians at each connection count (x moved
 // by dodge), with their intervals, and apart those of unfair rows (drawn
 // as crosses); seen widens the axis to each.
-func modelPoints(f *family, model string, dodge float64, logY bool, value func(Row) Stat, seen func(lo, hi float64)) (pts errPoints, unfair plotter.XYs) {
+func modelPoints(f *family, model string, dodge float64, logY bool, value func(Row) Stat, seen func(lo, hi float64)) (pts errPoints, unfair, flagged plotter.XYs) {
 	for _, n := range f.conns {
 		for _, r := range f.byConn[n] {
 			v := value(r)
@@ -289,6 +332,9 @@ func modelPoints(f *family, model string, dodge float64, logY bool, value func(R
 			}
 			seen(v.Median, v.Median)
 			x := float64(max(n, 1)) * dodge
+			if r.flag() != "" {
+				flagged = append(flagged, plotter.XY{X: x, Y: v.Median})
+			}
 			if !r.Fair() {
 				unfair = append(unfair, plotter.XY{X: x, Y: v.Median})
 				continue
@@ -305,7 +351,7 @@ func modelPoints(f *family, model string, dodge float64, logY bool, value func(R
 			pts.lo, pts.hi = append(pts.lo, lo), append(pts.hi, hi)
 		}
 	}
-	return pts, unfair
+	return pts, unfair, flagged
 }
 
 // barChart is lineChart for a run with one connection count: a bar per
@@ -336,10 +382,7 @@ func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, valu
 			continue
 		}
 		x := float64(len(names))
-		name := r.Model
-		if !r.Fair() {
-			name += " (unfair)"
-		}
+		name := r.chartName()
 		names = append(names, name)
 		st := styleOf(r.Model)
 		bars, err := plotter.NewBarChart(plotter.Values{v.Median}, width)
@@ -383,7 +426,7 @@ func barChart(path, title, ylabel string, logY bool, rows []Row, conns int, valu
 func yTicks(p *plot.Plot, logY bool) {
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = humanLogTicks{}
 		return
 	}
 	p.Y.Tick.Marker = humanTicks{}
@@ -397,6 +440,38 @@ func (humanTicks) Ticks(lo, hi float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
 	for i := range ticks {
 		if ticks[i].Label != "" {
+			ticks[i].Label = humanNumber(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+// humanLogTicks are log ticks labelled as humanNumber does (10k, 100k):
+// 1, 2 and 5 of each decade, and every digit of it (unlabelled between
+// them), so that a range inside one decade still has labels to read;
+// where fewer than three labels fall in the range, every digit is
+// labelled.
+type humanLogTicks struct{}
+
+func (humanLogTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	labelled := 0
+	for d := math.Pow(10, math.Floor(math.Log10(lo))); d <= hi; d *= 10 {
+		for m := 1.0; m <= 9; m++ {
+			v := d * m
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = humanNumber(v)
+				labelled++
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	if labelled < 3 {
+		for i := range ticks {
 			ticks[i].Label = humanNumber(ticks[i].Value)
 		}
 	}
@@ -429,7 +504,7 @@ func spectrumChart(path, title string, rows []Row) (bool, error) {
 		{Value: 1000, Label: "99.9%"}, {Value: 1e4, Label: "99.99%"}, {Value: 1e5, Label: "99.999%"},
 	}
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = humanLogTicks{}
 	drawn := false
 	for _, r := range rows {
 		if r.hist == nil || r.hist.TotalCount() == 0 || len(r.Failures) > 0 {
@@ -515,7 +590,7 @@ func seriesChart(path, title, ylabel string, logY bool, rows []Row, value func(r
 		line.Color, line.Dashes = st.color, st.dashes
 		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(2)
 		p.Add(line, points)
-		p.Legend.Add(r.Model, line, points)
+		p.Legend.Add(r.chartName(), line, points)
 		drawn = true
 	}
 	if !drawn {
@@ -559,6 +634,15 @@ const (
 func save(p *plot.Plot, path string) error {
 	leg := p.Legend
 	p.Legend = plot.NewLegend()
+	leg.Top, leg.Left = true, true
+	leg.Padding = vg.Points(4) // entries apart, glyphs included
+	// The legend's column is as wide as its widest entry (a row's flags
+	// lengthen it), never narrower than legendW; a quarter more than the
+	// SVG's font measures, for a viewer that substitutes a wider one.
+	legendW := legendW
+	if w := leg.Rectangle(draw.New(vgimg.New(4*chartW, chartH))).Size().X*5/4 + vg.Points(12); w > legendW {
+		legendW = w
+	}
 	var c interface {
 		vg.CanvasSizer
 		io.WriterTo
@@ -580,8 +664,6 @@ func save(p *plot.Plot, path string) error {
 	bg.Close()
 	dc.Fill(bg)
 	p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
-	leg.Top, leg.Left = true, true
-	leg.Padding = vg.Points(4) // entries apart, glyphs included
 	leg.Draw(draw.Crop(dc, chartW+vg.Points(6), 0, 0, -vg.Points(20)))
 	file, err := os.Create(path)
 	if err != nil {
