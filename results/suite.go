@@ -1,7 +1,9 @@
 package results
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -336,6 +338,13 @@ func (u *ServerUsage) Measured(figure string) bool {
 // WriteFile writes s to path atomically.
 func (s *Suite) WriteFile(path string) error { return writeJSONFile(path, s) }
 
+// Write writes s as indented JSON.
+func (s *Suite) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
 // DecodeSuite parses and checks a suite.
 func DecodeSuite(data []byte) (*Suite, error) {
 	var s Suite
@@ -382,19 +391,33 @@ func ReadSuite(path string) (*Suite, error) {
 }
 
 // RunSuite is a suite of one cell holding r.
-func RunSuite(r *Run) *Suite {
+func RunSuite(r *Run) *Suite { return RunsSuite("", r) }
+
+// RunsSuite is a suite of runs of one server (load --repeat): a cell per
+// run, its repetitions in order, the model named label (default "server
+// HOST:PORT").
+func RunsSuite(label string, runs ...*Run) *Suite {
+	r := runs[0]
 	c := r.Config
-	cell := Cell{Model: "server " + c.Addr, Rep: 1, Run: r, Scenario: Scenario{
-		Mode: c.Mode, Conns: c.Conns, Size: c.SizeMax, Work: "none", Depth: c.Depth, Rate: c.Rate, IdleConns: c.IdleConns}}
-	if r.Failed() {
-		cell.Error = strings.Join(Lines(r.Failures), "; ")
+	if label == "" {
+		label = "server " + c.Addr
 	}
-	return &Suite{
-		Schema: SchemaVersion, Kind: "suite", Environment: r.Environment, Interrupted: r.Interrupted,
+	s := &Suite{
+		Schema: SchemaVersion, Kind: "suite", Environment: r.Environment,
 		Config: SuiteConfig{Mode: c.Mode, Conns: []int{c.Conns}, Sizes: []int{c.SizeMax}, Depth: c.Depth, Rate: c.Rate,
-			IdleConns: c.IdleConns, DurationNS: c.DurationNS, WarmupNS: c.WarmupNS, Repeat: 1},
-		Cells: []Cell{cell},
+			IdleConns: c.IdleConns, DurationNS: c.DurationNS, WarmupNS: c.WarmupNS, Repeat: len(runs)},
 	}
+	for i, r := range runs {
+		c := r.Config
+		cell := Cell{Model: label, Rep: i + 1, Run: r, Scenario: Scenario{
+			Mode: c.Mode, Conns: c.Conns, Size: c.SizeMax, Work: "none", Depth: c.Depth, Rate: c.Rate, IdleConns: c.IdleConns}}
+		if r.Failed() {
+			cell.Error = strings.Join(Lines(r.Failures), "; ")
+		}
+		s.Interrupted = s.Interrupted || r.Interrupted
+		s.Cells = append(s.Cells, cell)
+	}
+	return s
 }
 
 // Merge concatenates suites (for reports over several runs); the

@@ -39,6 +39,10 @@ type loadFlags struct {
 	liveIntervals bool
 	hlog          string
 	jsonStream    bool
+	// repeat runs the load this many times (load's own flag, not
+	// passed to shards); label names the server in the suite it writes.
+	repeat int
+	label  string
 }
 
 func newLoadCmd() *cobra.Command {
@@ -85,6 +89,7 @@ all the same, with the reasons); 2 on bad input; 130 when interrupted.`,
 		},
 	}
 	bindLoadFlags(cmd.Flags(), &f)
+	bindRepeatFlags(cmd.Flags(), &f)
 	countCallsAlways(cmd.Flags())
 	return cmd
 }
@@ -134,6 +139,9 @@ func (f *loadFlags) checkSettings(now time.Time) error {
 	}
 	if f.jsonStream && f.json == "-" {
 		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
+	}
+	if err := f.checkRepeat(); err != nil {
+		return err
 	}
 	f.cfg.Mode = loadgen.Mode(f.mode)
 	if err := f.cfg.Validate(); err != nil { // as typed: before this shard's share is taken
@@ -263,6 +271,9 @@ func loadRun(cmd *cobra.Command, f loadFlags) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.repeat > 1 {
+		return loadRepeated(ctx, cmd, f)
+	}
 	run, err := loadgen.Run(ctx, f.cfg)
 	if err != nil {
 		return err
