@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -100,7 +101,10 @@ type Delta struct {
 	New      Stat             `json:"new"`
 	DeltaPct float64          `json:"delta_pct"` // (new/base - 1) × 100, of the medians
 	P        float64          `json:"p"`         // Mann-Whitney U, two-sided
-	Verdict  Verdict          `json:"verdict"`
+	// PAdjusted is P adjusted for the comparisons made at once
+	// (Holm–Bonferroni): the verdict is judged on it.
+	PAdjusted float64 `json:"p_adjusted"`
+	Verdict   Verdict `json:"verdict"`
 	// Need is how many samples per side this alpha needs, when too few.
 	Need int `json:"need,omitempty"`
 }
@@ -108,8 +112,12 @@ type Delta struct {
 // CompareConfig sets the gate.
 type CompareConfig struct {
 	Threshold float64 // |delta| above this fraction (0.05 = 5%) counts
-	Alpha     float64 // and p below this
+	Alpha     float64 // and p below this (adjusted for the comparisons made at once)
 	Metrics   []Metric
+	// IgnoreWork pairs cells whatever work their server did per request
+	// (a suite with --work against one without): each side must then
+	// hold one work per model and scenario.
+	IgnoreWork bool
 }
 
 // ErrMismatch is returned when the suites do not hold the same cells.
@@ -120,8 +128,10 @@ type cellKey struct {
 	results.Scenario
 }
 
-// samples collects, per model and scenario, the measured cells.
-func samples(s *results.Suite) (map[cellKey][]results.Cell, []cellKey) {
+// samples collects, per model and scenario, the measured cells; with
+// ignoreWork the scenario's work is left out of the key (side names the
+// suite in the error when that joins cells of different works).
+func samples(s *results.Suite, ignoreWork bool, side string) (map[cellKey][]results.Cell, []cellKey, error) {
 	m := map[cellKey][]results.Cell{}
 	var order []cellKey
 	for _, c := range s.Cells {
@@ -129,18 +139,29 @@ func samples(s *results.Suite) (map[cellKey][]results.Cell, []cellKey) {
 			continue // failed cells are no sample: FailedCells reports them
 		}
 		k := cellKey{c.Model, c.Scenario}
+		if ignoreWork {
+			k.Work = ""
+		}
 		if _, ok := m[k]; !ok {
 			order = append(order, k)
+		} else if w := m[k][0].Work; w != c.Work {
+			return nil, nil, fmt.Errorf("%w: --ignore-work: %s measures %s (%s) with work %s and %s: pair one work with one", ErrMismatch, side, c.Model, shortScenario(k.Scenario), w, c.Work)
 		}
 		m[k] = append(m[k], c)
 	}
-	return m, order
+	return m, order, nil
 }
 
 // Compare matches cells by model and scenario and tests each metric.
 func Compare(base, cur *results.Suite, cfg CompareConfig) ([]Delta, error) {
-	bs, order := samples(base)
-	ns, norder := samples(cur)
+	bs, order, err := samples(base, cfg.IgnoreWork, "BASE")
+	if err != nil {
+		return nil, err
+	}
+	ns, norder, err := samples(cur, cfg.IgnoreWork, "NEW")
+	if err != nil {
+		return nil, err
+	}
 	var missing []string
 	for _, k := range order {
 		if _, ok := ns[k]; !ok {
@@ -181,7 +202,32 @@ func Compare(base, cur *results.Suite, cfg CompareConfig) ([]Delta, error) {
 			out = append(out, compareOne(k, m, bv, nv, cfg.Alpha, cfg.Threshold))
 		}
 	}
+	holm(out, cfg.Alpha)
 	return out, nil
+}
+
+// holm adjusts the p-values of the decidable comparisons for making many
+// at once (Holm–Bonferroni: the k-th smallest of m multiplied by m−k+1,
+// kept monotone) and keeps a verdict of change only where the adjusted p
+// is below alpha: twelve metrics tested on one build against itself
+// otherwise find a "regression" by chance about one time in two.
+func holm(ds []Delta, alpha float64) {
+	var idx []int
+	for i := range ds {
+		ds[i].PAdjusted = ds[i].P
+		if ds[i].Verdict != TooFew {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ds[idx[a]].P < ds[idx[b]].P })
+	running := 0.0
+	for k, i := range idx {
+		running = math.Max(running, math.Min(1, float64(len(idx)-k)*ds[i].P))
+		ds[i].PAdjusted = running
+		if running >= alpha && (ds[i].Verdict == Worse || ds[i].Verdict == Better) {
+			ds[i].Verdict = NoChange
+		}
+	}
 }
 
 // compareCapacity tests the knees of each model × scenario's capacity
@@ -237,6 +283,42 @@ func compareOne(k cellKey, m Metric, bv, nv []float64, alpha, threshold float64)
 
 // boundedN is the fewest samples with a finite 95% interval of the median.
 const boundedN = 6
+
+// Caveats says, a line each, what may explain a comparison's result
+// besides the code: repetitions the machine disturbed, and suites from
+// different kernels, CPUs, hosts, Go versions or builds (an unstamped
+// build can't be told apart from another).
+func Caveats(base, cur *results.Suite) []string {
+	var out []string
+	for _, side := range []struct {
+		name string
+		s    *results.Suite
+	}{{"BASE", base}, {"NEW", cur}} {
+		n := 0
+		for _, c := range side.s.Cells {
+			if c.Counted() && c.Disturbed != "" {
+				n++
+			}
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%s has %d repetition(s) the machine disturbed even after re-runs: a change there may be the machine's", side.name, n))
+		}
+	}
+	b, n := base.Environment, cur.Environment
+	for _, f := range []struct{ what, b, n string }{
+		{"kernel", b.Kernel, n.Kernel}, {"CPU", b.CPUModel, n.CPUModel}, {"host", b.Host, n.Host}, {"Go", b.Go, n.Go},
+	} {
+		if f.b != f.n {
+			out = append(out, fmt.Sprintf("the suites come from different %ss (BASE %q, NEW %q): a change may be the machine's", f.what, f.b, f.n))
+		}
+	}
+	for _, v := range []struct{ side, version string }{{"BASE", b.Iobench}, {"NEW", n.Iobench}} {
+		if v.version == "" || v.version == "dev" { // buildinfo.Version without a VCS stamp
+			out = append(out, fmt.Sprintf("%s's build is unstamped (%q): which code it measured can't be told", v.side, v.version))
+		}
+	}
+	return out
+}
 
 // FailedCells describes, a line each, the cells of s that failed.
 func FailedCells(s *results.Suite) []string {
@@ -294,7 +376,7 @@ func (d Delta) row() []string {
 		verdict = fmt.Sprintf("%s (need ≥ %d per side)", TooFew, d.Need)
 	}
 	return []string{d.Model, shortScenario(d.Scenario), d.Metric, ci(d.Base), ci(d.New), fmt.Sprintf("%d/%d", d.Base.N, d.New.N),
-		fmt.Sprintf("%+.1f%%", d.DeltaPct), fmt.Sprintf("%.3f", d.P), verdict}
+		fmt.Sprintf("%+.1f%%", d.DeltaPct), fmt.Sprintf("%.3f", d.PAdjusted), verdict}
 }
 
 // fmtEnd is an interval's end, compact for counts ("123k").
@@ -318,7 +400,7 @@ func shortScenario(s results.Scenario) string {
 	return strings.Join(parts, ", ")
 }
 
-var compareHeader = []string{"model", "scenario", "metric", "base [95% CI]", "new [95% CI]", "n", "delta", "p", "verdict"}
+var compareHeader = []string{"model", "scenario", "metric", "base [95% CI]", "new [95% CI]", "n", "delta", "p (Holm)", "verdict"}
 
 // WriteComparison writes the deltas as a table, markdown or JSON.
 func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) error {
@@ -343,7 +425,7 @@ func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) 
 		default:
 			b.WriteString("### iobench: no regression\n\n")
 		}
-		fmt.Fprintf(&b, "Gate: worse by more than %.1f%% with Mann-Whitney p < %.2f. Medians with 95%% confidence intervals; each repetition is one sample.\n\n", cfg.Threshold*100, cfg.Alpha)
+		fmt.Fprintf(&b, "Gate: worse by more than %.1f%% with Mann-Whitney p < %.2f, adjusted (Holm–Bonferroni) for the %d comparisons made at once. Medians with 95%% confidence intervals; each repetition is one sample.\n\n", cfg.Threshold*100, cfg.Alpha, len(ds))
 		b.WriteString("| " + strings.Join(compareHeader, " | ") + " |\n|" + strings.Repeat("---|", len(compareHeader)) + "\n")
 		for _, d := range ds {
 			cells := d.row()

@@ -3,7 +3,9 @@ package report_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,5 +205,95 @@ func TestFailedCellsNotSamples(t *testing.T) {
 	}
 	if f := report.FailedCells(cur); len(f) != 1 || !strings.Contains(f[0], "server died") {
 		t.Errorf("FailedCells: %q", f)
+	}
+}
+
+// TestFamilyWise: ten models and two metrics from one distribution, gated
+// at no threshold: twenty tests at once flag something by chance in most
+// trials unless the p-values are adjusted for their number; adjusted
+// (Holm–Bonferroni), the chance that any is flagged stays under alpha.
+func TestFamilyWise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	many := func() *results.Suite {
+		s := &results.Suite{Schema: results.SchemaVersion, Kind: "suite"}
+		for m := range 10 {
+			one := synth(rng, 10, 1e5, 1e6, 0.03)
+			for _, c := range one.Cells {
+				c.Model = fmt.Sprintf("model%d", m)
+				s.Cells = append(s.Cells, c)
+			}
+		}
+		return s
+	}
+	cfg := gate()
+	cfg.Threshold = 0
+	const trials = 300
+	flagged, raw := 0, 0
+	for range trials {
+		ds, err := report.Compare(many(), many(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 20 {
+			t.Fatalf("%d comparisons, want 20", len(ds))
+		}
+		if len(report.Regressed(ds)) > 0 || slices.ContainsFunc(ds, func(d report.Delta) bool { return d.Verdict == report.Better }) {
+			flagged++
+		}
+		if slices.ContainsFunc(ds, func(d report.Delta) bool { return d.P < cfg.Alpha }) {
+			raw++
+		}
+		for _, d := range ds {
+			if d.PAdjusted < d.P {
+				t.Fatalf("adjusted p %v below its p %v", d.PAdjusted, d.P)
+			}
+		}
+	}
+	if rate := float64(flagged) / trials; rate > 0.05 {
+		t.Errorf("some change flagged in %.3f of identical comparisons; want ≤ alpha 0.05", rate)
+	}
+	if rate := float64(raw) / trials; rate < 0.3 {
+		t.Errorf("unadjusted, %.3f of trials had a p < alpha: the test is too weak to show the correction matters", rate)
+	}
+}
+
+// TestIgnoreWork: a suite with --work against one without is paired by
+// --ignore-work, refused without it.
+func TestIgnoreWork(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	base, cur := synth(rng, 10, 1e5, 1e6, 0.03), synth(rng, 10, 1e5, 1e6, 0.03)
+	for i := range cur.Cells {
+		cur.Cells[i].Work = "cpu:5us"
+	}
+	if _, err := report.Compare(base, cur, gate()); !errors.Is(err, report.ErrMismatch) {
+		t.Errorf("different works without --ignore-work: %v; want ErrMismatch", err)
+	}
+	cfg := gate()
+	cfg.IgnoreWork = true
+	if ds, err := report.Compare(base, cur, cfg); err != nil || len(ds) != 2 {
+		t.Errorf("--ignore-work: %v, %d comparisons; want 2", err, len(ds))
+	}
+	cur.Cells[0].Work = "cpu:9us"
+	if _, err := report.Compare(base, cur, cfg); err == nil || !strings.Contains(err.Error(), "pair one work with one") {
+		t.Errorf("two works on one side: %v", err)
+	}
+}
+
+// TestCaveats: disturbed repetitions, another kernel and an unstamped
+// build are said beside the verdict.
+func TestCaveats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	base, cur := synth(rng, 6, 1e5, 1e6, 0.03), synth(rng, 6, 1e5, 1e6, 0.03)
+	base.Environment = results.Environment{Kernel: "6.1", Iobench: "dev-0123456789ab"}
+	cur.Environment = results.Environment{Kernel: "6.18", Iobench: "dev"}
+	cur.Cells[2].Disturbed = "foreign CPU 40%"
+	got := strings.Join(report.Caveats(base, cur), "\n")
+	for _, want := range []string{"NEW has 1 repetition(s) the machine disturbed", "different kernels", "NEW's build is unstamped"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("caveats %q lack %q", got, want)
+		}
+	}
+	if c := report.Caveats(base, base); len(c) != 0 {
+		t.Errorf("a suite against itself: caveats %q", c)
 	}
 }

@@ -41,9 +41,10 @@ func WriteJSON(w io.Writer, s *results.Suite) error {
 		Reading  string           `json:"reading"`
 	}
 	out := struct {
+		Kind   string      `json:"kind"` // results.KindReport: what compare tells apart from a suite
 		Spread string      `json:"intervals"`
 		Tables []jsonTable `json:"tables"`
-	}{Spread: spreadNote(s)}
+	}{Kind: results.KindReport, Spread: spreadNote(s)}
 	for _, t := range Tables(s) {
 		jt := jsonTable{Scenario: t.Scenario, Reading: t.Reading}
 		for _, r := range t.Rows {

@@ -376,6 +376,9 @@ func ReadSuite(path string) (*Suite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: results: not an iobench suite or run: %w", path, err)
 	}
+	if h.Kind == KindReport {
+		return nil, fmt.Errorf("%s is iobench report's JSON (the tables' medians), not a suite: give the results.json it was made from, whose repetitions are the samples", path)
+	}
 	if h.Kind == "" { // a run (load --json, merge) has no kind
 		r, err := DecodeRun(data)
 		if err != nil {
@@ -389,6 +392,10 @@ func ReadSuite(path string) (*Suite, error) {
 	}
 	return s, nil
 }
+
+// KindReport is the "kind" of `report --format json`'s document: tables
+// of medians, which no command reads back.
+const KindReport = "report"
 
 // RunSuite is a suite of one cell holding r.
 func RunSuite(r *Run) *Suite { return RunsSuite("", r) }

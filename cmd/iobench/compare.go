@@ -14,13 +14,16 @@ import (
 func newCompareCmd() *cobra.Command {
 	var threshold, metrics, format string
 	var alpha float64
+	var ignoreWork bool
 	cmd := &cobra.Command{
 		Use:   "compare BASE NEW",
 		Short: "Gate on performance regressions between two suites",
 		Long: `Compare two suites (results.json files or folders from iobench run --repeat N),
 cell by cell (model and scenario), metric by metric: median and 95% confidence
-interval per side, delta, Mann-Whitney U p-value, verdict. Each repetition is
-one sample.
+interval per side, delta, Mann-Whitney U p-value (adjusted with Holm–Bonferroni
+for the comparisons made at once), verdict. Each repetition is one sample.
+For a server iobench does not start, load --repeat N --label NAME --json F
+writes such a suite.
 
 Exit status: 0 when nothing regressed; 1 when some cell is worse with
 p < --alpha and |delta| > --threshold, or a cell of NEW failed (its server
@@ -41,6 +44,7 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 			if err != nil {
 				return err
 			}
+			cfg.IgnoreWork = ignoreWork
 			return compare(cmd, args, cfg, format)
 		},
 	}
@@ -48,6 +52,7 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
 	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu, syscalls, ctxsw (kernel counts per reply: little noise, a tight threshold works), capacity (each search's knee with run --slo: --searches ≥ 4 to decide), or syscalls:NAME for one call (e.g. syscalls:epoll_wait, syscalls:other)")
 	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
+	cmd.Flags().BoolVar(&ignoreWork, "ignore-work", false, "pair cells whatever --work their server did (a suite with --work cpu:5us against one without); each side must hold one work per model and scenario")
 	return cmd
 }
 
@@ -106,18 +111,21 @@ func compare(cmd *cobra.Command, args []string, cfg report.CompareConfig, format
 	if err := report.WriteComparison(cmd.OutOrStdout(), ds, cfg, format); err != nil {
 		return err
 	}
+	for _, c := range report.Caveats(suites[0], suites[1]) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "iobench: compare: note: %s\n", c)
+	}
 	if undecided := report.Undecided(ds); len(undecided) > 0 {
 		d := undecided[0]
-		return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d",
-			len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, cfg.Alpha, max(d.Need, 10))}
+		return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d (or load --repeat %d)",
+			len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, cfg.Alpha, max(d.Need, 10), max(d.Need, 10))}
 	}
 	if failed := report.FailedCells(suites[1]); len(failed) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("compare: %d cell(s) failed in NEW, e.g. %s", len(failed), failed[0])}
 	}
 	if reg := report.Regressed(ds); len(reg) > 0 {
 		d := reg[0]
-		return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f)",
-			len(reg), d.Model, d.Scenario, d.Metric, d.DeltaPct, d.P)}
+		return &exitError{code: 1, err: fmt.Errorf("compare: %d regression(s), e.g. %s (%s) %s %+.1f%% (p=%.3f adjusted for %d comparisons)",
+			len(reg), d.Model, d.Scenario, d.Metric, d.DeltaPct, d.PAdjusted, len(ds))}
 	}
 	return nil
 }
