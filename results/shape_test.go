@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestShapeLimits: a document past any limit of what iobench reads is
-// refused by the shape check, before it is decoded, in well under a
-// second; one within them is decoded as before.
+// refused by the shape check, before it is decoded; one within them is
+// decoded as before. (How fast and in how much memory is measured with
+// the binary on crafted files, docs/methodology.md: not a timed test.)
 func TestShapeLimits(t *testing.T) {
 	run := func(extra string) []byte { return []byte(`{"schema":2,"replies":0` + extra + `}`) }
 	manyCells := `{"schema":2,"kind":"suite","cells":[` + strings.Repeat(`{},`, MaxCells) + `{}]}`
@@ -30,7 +30,6 @@ func TestShapeLimits(t *testing.T) {
 		"cells past MaxCells":              {[]byte(manyCells), "cells: more than 5000"},
 		"trailing bytes":                   {[]byte(`{"schema":2} {}`), "after top-level value"},
 	} {
-		began := time.Now()
 		var err error
 		if bytes.Contains(tc.doc, []byte(`"kind":"suite"`)) {
 			_, err = DecodeSuite(tc.doc)
@@ -39,9 +38,6 @@ func TestShapeLimits(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want an error containing %q", name, err, tc.want)
-		}
-		if d := time.Since(began); d > 5*time.Second {
-			t.Errorf("%s: refused after %v", name, d)
 		}
 	}
 	var deep any = 1
