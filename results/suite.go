@@ -322,6 +322,11 @@ type ServerUsage struct {
 	// Shares are the connections each loop (ring, replica) of a
 	// multi-loop server accepted, as the server counted them.
 	Shares []uint64 `json:"loop_shares,omitempty"`
+	// Accepted is how many connections the server accepted over its life
+	// (its stop line; nil when it did not say): beside the connections
+	// the generator established, it tells a stalled connection that was
+	// never accepted from one accepted and never answered.
+	Accepted *uint64 `json:"accepted,omitempty"`
 	// DiedDuringRun: the server exited before it was asked to stop.
 	DiedDuringRun bool `json:"died_during_run,omitempty"`
 	// Unmeasured names the figures this OS or run could not measure

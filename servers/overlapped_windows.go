@@ -114,19 +114,23 @@ func (s *winOverlapped) loop() error {
 	var mine []*ovConn
 	defer s.drain(&mine)
 	handles := []windows.Handle{s.acceptEv, s.stopEv}
+	var tried time.Time // the last accept attempt
 	for {
-		// A timeout, too: if an FD_ACCEPT signal were ever missed (seen
-		// under Wine), the next accept attempt is at most 10ms away — the
-		// textbook's SleepEx(100, TRUE) loop, shortened.
+		// A timeout, too, and an attempt at least every 10ms while
+		// completion routines keep the wait returning: an FD_ACCEPT
+		// signal can be lost (under Wine, a wait that ran routines
+		// consumed it: 7 of 10 connections were never accepted while the
+		// other 3 kept the loop busy), and then the textbook's polling
+		// (SleepEx(100, TRUE), shortened) is what accepts.
 		r, err := winsock.WaitAlertable(handles, 10)
 		if err != nil {
 			return err
 		}
-		switch r {
-		case windows.WAIT_IO_COMPLETION: // completion routines ran
-		case windows.WAIT_OBJECT_0 + 1:
+		if r == windows.WAIT_OBJECT_0+1 {
 			return nil
-		case windows.WAIT_OBJECT_0, uint32(windows.WAIT_TIMEOUT):
+		}
+		if r == windows.WAIT_OBJECT_0 || time.Since(tried) >= 10*time.Millisecond {
+			tried = time.Now()
 			for {
 				sock, err := winsock.Accept(s.ln)
 				if err != nil {

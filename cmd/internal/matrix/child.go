@@ -59,9 +59,11 @@ type Child struct {
 	counts      [2]*perfcount.Set // system calls, context switches
 	countsErr   error             // why they are not counted
 	namedErr    error             // why system calls are not counted by name
-	// shares are the loops' connections from the child's stop line;
+	// shares are the loops' connections and accepted the connections
+	// from the child's stop line;
 	// stdoutDone is closed when its stdout ended.
 	shares     []uint64
+	accepted   *uint64
 	stdoutDone chan struct{}
 }
 
@@ -141,8 +143,8 @@ func (s *Child) readStdout(stdout *os.File, first chan<- string) {
 	}
 	close(first)
 	for sc.Scan() {
-		if _, shares, ok := serveproto.ParseStats(sc.Text()); ok {
-			s.shares = shares // read after stdoutDone is closed
+		if accepted, shares, ok := serveproto.ParseStats(sc.Text()); ok {
+			s.accepted, s.shares = &accepted, shares // read after stdoutDone is closed
 		}
 	}
 }
@@ -376,7 +378,7 @@ func (s *Child) usage(win window, replies uint64, clean, died bool, note string)
 	}
 	select { // the child has exited: its stdout ends with it
 	case <-s.stdoutDone:
-		u.Shares = s.shares
+		u.Shares, u.Accepted = s.shares, s.accepted
 	case <-time.After(time.Second):
 	}
 	if !win.endOK && died {

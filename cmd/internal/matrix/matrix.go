@@ -355,6 +355,23 @@ func skipReason(remote *Remote, variant servers.Spec, n int) string {
 	return ""
 }
 
+// stallCause says, for a run where connections stalled, whether the
+// server had accepted them: one never accepted waited in its listen
+// queue; one accepted and never answered was lost inside the server (or
+// its OS).
+func stallCause(run *results.Run, u *results.ServerUsage) (results.Warning, bool) {
+	if run.Stall == nil || run.Stall.Conns == 0 || u == nil || u.Accepted == nil {
+		return results.Warning{}, false
+	}
+	est := uint64(run.Connections.Established)
+	if *u.Accepted < est {
+		return results.Warn(results.CodeStalled, "the server accepted %d of the %d connections the generator established: %d waited in its listen queue, never accepted",
+			*u.Accepted, est, est-*u.Accepted).WithFigure(float64(*u.Accepted)), true
+	}
+	return results.Warn(results.CodeStalled, "the server accepted all %d connections the generator established: the %d that stalled were accepted and not answered",
+		*u.Accepted, run.Stall.Conns).WithFigure(float64(*u.Accepted)), true
+}
+
 // runCell starts the server, runs the load, stops the server, and fills c.
 func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	srv, err := cfg.Host.Start(ctx, Spec{Variant: c.Spec(), Work: c.Work, Addr: "127.0.0.1:0", CPUs: cfg.cellCPUs(*c)})
@@ -393,6 +410,9 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 	c.Run = run
 	c.Server = st.Usage
 	c.Warnings = append(c.Warnings, st.Warnings...)
+	if w, ok := stallCause(run, st.Usage); ok {
+		c.Warnings = append(c.Warnings, w)
+	}
 	if !st.Clean && !st.Died {
 		cfg.Logf("%s server %s", c.Model, st.Note)
 	}

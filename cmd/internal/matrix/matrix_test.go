@@ -96,3 +96,26 @@ func TestWindowOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestStallCause: a stall is told apart by what the server accepted:
+// connections that waited in its listen queue, or accepted and not
+// answered; nothing is said without a stall or without the count.
+func TestStallCause(t *testing.T) {
+	n := func(v uint64) *uint64 { return &v }
+	run := &results.Run{Connections: results.Connections{Established: 10}, Stall: &results.Stall{Conns: 7}}
+	for _, tc := range []struct {
+		run  *results.Run
+		u    *results.ServerUsage
+		want string
+	}{
+		{run, &results.ServerUsage{Accepted: n(3)}, "accepted 3 of the 10 connections the generator established: 7 waited in its listen queue"},
+		{run, &results.ServerUsage{Accepted: n(10)}, "accepted all 10 connections the generator established: the 7 that stalled were accepted and not answered"},
+		{run, &results.ServerUsage{}, ""},
+		{&results.Run{Connections: results.Connections{Established: 10}}, &results.ServerUsage{Accepted: n(3)}, ""},
+	} {
+		w, ok := stallCause(tc.run, tc.u)
+		if ok != (tc.want != "") || !strings.Contains(w.Text, tc.want) {
+			t.Errorf("stallCause: %v %q; want %q", ok, w.Text, tc.want)
+		}
+	}
+}
