@@ -617,28 +617,14 @@ func (s *session) readNamed() map[string]uint64 {
 func (s *session) clientCPU(r *results.Run, measured int64) {
 	cpu := s.cpuAtEnd.sub(s.cpuStart)
 	r.Client = results.ClientCPU{UserNS: cpu.user, SysNS: cpu.sys, Cores: usableCores()}
-	switch {
-	case s.sysStartOK && s.sysEndOK && r.Replies > 0:
-		r.Client.SyscallsPerReply = results.PerReply(s.sysEnd-s.sysStart, r.Replies)
-	case s.syscallsErr != nil:
-		r.Client.CountsUnavailable = s.syscallsErr.Error()
-	case r.Replies == 0:
-		r.Client.CountsUnavailable = "no replies to count them over"
-	}
-	switch {
-	case s.namedStart != nil && s.namedEnd != nil && s.sysStartOK && s.sysEndOK && r.Replies > 0:
-		r.Client.SyscallsByName = results.ByName(s.namedStart, s.namedEnd, s.sysEnd-s.sysStart, r.Replies)
-	case s.namedErr != nil:
-		r.Client.ByNameUnavailable = s.namedErr.Error()
-	case s.syscallsErr != nil:
-		r.Client.ByNameUnavailable = s.syscallsErr.Error()
-	}
-	if cpu.ctxKnown && r.Replies > 0 {
-		r.Client.CtxSwitchesPerReply = results.PerReply(uint64(max(cpu.ctx, 0)), r.Replies)
-	}
+	r.Client.KernelCounts = results.CountsPerReply(results.CountReadings{
+		Syscalls: [2]uint64{s.sysStart, s.sysEnd}, SyscallsOK: s.sysStartOK && s.sysEndOK,
+		Ctx: [2]uint64{0, uint64(max(cpu.ctx, 0))}, CtxOK: cpu.ctxKnown,
+		Named: [2]map[string]uint64{s.namedStart, s.namedEnd}, Err: s.syscallsErr, NamedErr: s.namedErr,
+	}, r.Replies)
 	if measured > 0 && r.Client.Cores > 0 {
 		r.Client.Utilization = float64(cpu.user+cpu.sys) / (float64(measured) * float64(r.Client.Cores))
-		r.Client.Bottleneck = r.Client.Utilization > 0.8
+		r.Client.Bottleneck = results.GeneratorBound(r.Client.Utilization)
 	}
 	if est := r.Connections.Established; est > 0 && s.connMem > 0 {
 		r.Client.MemoryPerConn = s.connMem / int64(est)

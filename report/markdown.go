@@ -39,7 +39,7 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 			for _, f := range r.Failures {
 				failed = append(failed, fmt.Sprintf("%s, %s: %s", r.Model, t.Scenario, f))
 			}
-			cells := r.cells()
+			cells := r.cells(false)
 			for i := range cells {
 				cells[i] = mdEscape(cells[i])
 			}

@@ -245,7 +245,7 @@ func (r *Row) add(c results.Cell, smp *repSamples) {
 	}
 	// A CPU figure the server can't have used (more than its CPUs had:
 	// a measuring error) is not shown as measured.
-	possible := c.Interference == nil || c.Interference.ServerCPUPct <= 110
+	possible := c.Interference == nil || c.Interference.CPUPossible()
 	if u.Measured("cpu") && u.CPUPerReplyNS > 0 && possible {
 		smp.cpu = append(smp.cpu, u.CPUPerReplyNS)
 		if in := c.Interference; in != nil && in.ServerCPUPct > 0 {
@@ -297,7 +297,7 @@ func (r *Row) pickSeries() {
 func (r *Row) addMachineNotes() {
 	total := r.Reps + len(r.Failures) + len(r.DisturbedFailures)
 	if r.Reruns > 0 {
-		r.Notes = append(r.Notes, Note{Label: "re-run", Reps: total,
+		r.Notes = append(r.Notes, Note{Label: labelRerun, Reps: total,
 			Text: fmt.Sprintf("re-run: %d measurement(s) of %d repetition(s) were disturbed by the machine and measured again (first: %s)", r.Reruns, total, r.RerunWhy)})
 	}
 	if r.Disturbed > 0 {
@@ -305,7 +305,7 @@ func (r *Row) addMachineNotes() {
 		for _, f := range r.DisturbedFailures {
 			text += "; failed while disturbed: " + firstClause(f)
 		}
-		r.Notes = append(r.Notes, Note{Label: "disturbed", Reps: r.Disturbed, Text: text})
+		r.Notes = append(r.Notes, Note{Label: labelDisturbed, Reps: r.Disturbed, Text: text})
 	}
 }
 
@@ -345,9 +345,20 @@ var compactHeader = []string{"model", "replies/s [interval]", "p50", "p99", "CPU
 
 const compactLegend = "CPU/reply = server CPU per reply, CPU% = server CPU as a share of its cores, sys/reply = server system calls per reply, fairness = Jain (worst repetition after w)"
 
-// shortNote is a note label's code in the compact table.
-var shortNote = map[string]string{
-	"generator-bound": "gen", "re-run": "rerun", "disturbed": "dist", "missed rate": "rate",
-	"lost connections": "lost", "idle closed": "idle", "interrupted": "intr", "emulated": "emu",
-	"server unclean exit": "exit", "server died": "died", "no kernel counts": "nocount", "stalled": "stall",
+// The report's own note labels, beside the warnings' codes.
+const (
+	labelRerun     = "re-run"
+	labelDisturbed = "disturbed"
+)
+
+// shortLabel is a note label as the compact table writes it: a
+// warning's short code (results.ShortCode), or the report's own.
+func shortLabel(label string) string {
+	switch label {
+	case labelRerun:
+		return "rerun"
+	case labelDisturbed:
+		return "dist"
+	}
+	return results.ShortCode(label)
 }

@@ -15,16 +15,23 @@ import (
 
 // The terminal table: compact to fit 120 columns (--wide for all).
 
-func (r Row) cells() []string {
+// cells is the row's columns: every one with its interval (header), or
+// compact (compactHeader: medians only but for throughput, short note
+// codes), each computed from the row's figures.
+func (r Row) cells(compact bool) []string {
+	pad := padRow
+	if compact {
+		pad = padCompact
+	}
 	switch {
 	case r.Reps == 0 && r.Skipped != "":
-		return padRow(r.Model, "skipped (below)")
+		return pad(r.Model, "skipped (below)")
 	case r.Reps == 0 && len(r.Failures) > 0:
-		row := padRow(r.Model, "FAILED (below)")
-		row[len(row)-1] = r.noteLabels()
+		row := pad(r.Model, "FAILED (below)")
+		row[len(row)-1] = r.noteLabels(compact)
 		return row
 	case r.Reps == 0:
-		return padRow(r.Model, "not measured")
+		return pad(r.Model, "not measured")
 	}
 	conns := fmt.Sprintf("%d/%d", r.Est, r.Requested)
 	if r.Failed > 0 {
@@ -47,9 +54,18 @@ func (r Row) cells() []string {
 	if r.Latency.Count > 0 {
 		maxLat = Dur(r.Latency.Max)
 	}
+	if compact {
+		fair := fmt.Sprintf("%.3f", r.Jain)
+		if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
+			fair = fmt.Sprintf("%.3f w%.3f", r.Jain, r.JainWorst)
+		}
+		median := func(s Stat, f func(float64) string) string { return fmtStat(Stat{N: min(s.N, 1), Median: s.Median}, f, f) }
+		return []string{r.Model, fmtStat(r.Throughput, Count, Compact), median(r.P50, dur), median(r.P99, dur), median(r.CPUPerRep, dur),
+			median(r.CPUShare, pct), median(r.Syscalls, perRep), fair, r.noteLabels(true)}
+	}
 	return []string{r.Model, fmtStat(r.Throughput, Count, Compact), fmtStat(r.P50, dur, dur), fmtStat(r.P99, dur, dur), fmtStat(r.P999, dur, dur), maxLat,
 		fmtStat(r.CPUPerRep, dur, dur), fmtStat(r.CPUShare, pct, pct), fmtStat(r.Syscalls, perRep, perRep), fmtStat(r.CtxPerRep, perRep, perRep), rss, threads,
-		conns, strconv.FormatUint(r.Errors, 10), r.FairnessText(), r.noteLabels()}
+		conns, strconv.FormatUint(r.Errors, 10), r.FairnessText(), r.noteLabels(false)}
 }
 
 // fmtStat writes a median and, over several repetitions, its interval
@@ -64,19 +80,24 @@ func fmtStat(s Stat, center, ends func(float64) string) string {
 	return center(s.Median) + " [" + ends(s.Lo) + "–" + ends(s.Hi) + "]"
 }
 
-// noteLabels is the notes column: each warning's label, with how many
-// repetitions had it when not all did.
-func (r Row) noteLabels() string {
+// noteLabels is the notes column: each warning's label (short, its code
+// in the compact table), with how many repetitions had it when not all
+// did.
+func (r Row) noteLabels(short bool) string {
 	total := r.Reps + len(r.Failures) + len(r.DisturbedFailures)
 	var parts []string
 	if n := len(r.Failures); n > 0 {
 		parts = append(parts, fmt.Sprintf("FAILED %d/%d", n, total))
 	}
 	for _, n := range r.Notes {
+		label := n.Label
+		if short {
+			label = shortLabel(label)
+		}
 		if n.Reps < total {
-			parts = append(parts, fmt.Sprintf("%s %d/%d", n.Label, n.Reps, total))
+			parts = append(parts, fmt.Sprintf("%s %d/%d", label, n.Reps, total))
 		} else {
-			parts = append(parts, n.Label)
+			parts = append(parts, label)
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -108,28 +129,14 @@ func noteLines(t Table) []string {
 	return out
 }
 
-// compact picks the compact table's columns from a wide row: medians
-// only, but for throughput.
-func (r Row) compact(wide []string) []string {
-	median := func(s string) string {
-		if i := strings.Index(s, " ["); i > 0 {
-			return s[:i]
-		}
-		return s
-	}
-	fair := wide[14]
-	if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
-		fair = fmt.Sprintf("%.3f w%.3f", r.Jain, r.JainWorst)
-	}
-	notes := wide[15]
-	for long, short := range shortNote {
-		notes = strings.ReplaceAll(notes, long, short)
-	}
-	return []string{wide[0], wide[1], median(wide[2]), median(wide[3]), median(wide[6]), median(wide[7]), median(wide[8]), fair, notes}
-}
-
 func padRow(model, note string) []string {
 	row := make([]string, len(header))
+	row[0], row[1] = model, note
+	return row
+}
+
+func padCompact(model, note string) []string {
+	row := make([]string, len(compactHeader))
 	row[0], row[1] = model, note
 	return row
 }
@@ -160,10 +167,7 @@ func WriteTerminal(w io.Writer, s *results.Suite, wide bool) error {
 			tt.Header(compactHeader)
 		}
 		for _, r := range t.Rows {
-			row := r.cells()
-			if !wide {
-				row = r.compact(row)
-			}
+			row := r.cells(!wide)
 			if err := tt.Append(row); err != nil {
 				return err
 			}

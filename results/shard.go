@@ -75,7 +75,7 @@ func MergeShards(runs []*Run) (*Run, error) {
 		for _, r := range runs {
 			out.Client.Utilization = max(out.Client.Utilization, r.Client.Utilization)
 		}
-		out.Client.Bottleneck = out.Client.Utilization > 0.8
+		out.Client.Bottleneck = GeneratorBound(out.Client.Utilization)
 	}
 	if out.StartSkewNS > int64(10*time.Millisecond) {
 		out.Warnings = append(out.Warnings, Warn(CodeStartSkew, "the shards began their warmups up to %s apart: the windows overlap less than they seem", time.Duration(out.StartSkewNS)))

@@ -191,6 +191,14 @@ func (c Cell) Excused() bool { return c.Disturbed != "" && !c.ServerFault() }
 // (not skipped, not replaced by a re-run).
 func (c Cell) Counted() bool { return c.Skipped == "" && !c.Superseded }
 
+// ImpossibleCPUPct: a server CPU share (of the CPUs it was given) above
+// this is a measuring error (tick resolution), not a use: never shown as
+// measured, and the repetition is measured again.
+const ImpossibleCPUPct = 110
+
+// CPUPossible says whether the server's CPU share could have been used.
+func (in Interference) CPUPossible() bool { return in.ServerCPUPct <= ImpossibleCPUPct }
+
 // Interference is what the machine did besides the measurement, over one
 // cell's window, on the CPUs the server and generator were pinned to.
 type Interference struct {
@@ -312,13 +320,7 @@ type ServerUsage struct {
 	// Kernel counts over the measured window, per reply: system calls
 	// (raw_syscalls:sys_enter) and context switches, over every thread.
 	// Null when they could not be counted; CountsUnavailable says why.
-	SyscallsPerReply    *float64 `json:"syscalls_per_reply"`
-	CtxSwitchesPerReply *float64 `json:"ctx_switches_per_reply"`
-	CountsUnavailable   string   `json:"counts_unavailable,omitempty"`
-	// SyscallsByName is SyscallsPerReply by call (perfcount.Calls), with
-	// "other" for the rest; ByNameUnavailable says why not, never 0s.
-	SyscallsByName    map[string]float64 `json:"syscalls_by_name,omitempty"`
-	ByNameUnavailable string             `json:"syscalls_by_name_unavailable,omitempty"`
+	KernelCounts
 	// Shares are the connections each loop (ring, replica) of a
 	// multi-loop server accepted, as the server counted them.
 	Shares []uint64 `json:"loop_shares,omitempty"`

@@ -42,6 +42,22 @@ const (
 	CodeLegacyUnlabeled = "warning" // a schema-1 line without a label
 )
 
+// shortCodes are the codes as a compact table writes them.
+var shortCodes = map[string]string{
+	CodeGeneratorBound: "gen", CodeMissedRate: "rate", CodeLostConns: "lost", CodeIdleClosed: "idle",
+	CodeInterrupted: "intr", CodeEmulated: "emu", CodeServerUnclean: "exit", CodeServerDied: "died",
+	CodeNoKernelCounts: "nocount", CodeStalled: "stall",
+}
+
+// ShortCode is code as a compact table writes it (itself when it has no
+// short form).
+func ShortCode(code string) string {
+	if s, ok := shortCodes[code]; ok {
+		return s
+	}
+	return code
+}
+
 // Warn is a Warning of code with its text formatted.
 func Warn(code, format string, args ...any) Warning {
 	return Warning{Code: code, Text: fmt.Sprintf(format, args...)}

@@ -403,31 +403,11 @@ func (s *Child) usage(win window, replies uint64, clean, died bool, note string)
 	if st := s.state; st != nil {
 		fillRusage(u, st)
 	}
-	u.SyscallsByName, u.ByNameUnavailable = byName(win, replies, s.namedErr)
-	switch {
-	case win.countStartOK && win.countEndOK && replies > 0:
-		u.SyscallsPerReply = results.PerReply(win.countEnd[0]-win.countStart[0], replies)
-		u.CtxSwitchesPerReply = results.PerReply(win.countEnd[1]-win.countStart[1], replies)
-	case s.countsErr != nil:
-		u.CountsUnavailable = s.countsErr.Error()
-	case replies == 0:
-		u.CountsUnavailable = "no replies to count them over"
-	default:
-		u.CountsUnavailable = "the counters could not be read at both ends of the window"
-	}
+	ok := win.countStartOK && win.countEndOK
+	u.KernelCounts = results.CountsPerReply(results.CountReadings{
+		Syscalls: [2]uint64{win.countStart[0], win.countEnd[0]}, SyscallsOK: ok,
+		Ctx: [2]uint64{win.countStart[1], win.countEnd[1]}, CtxOK: ok,
+		Named: [2]map[string]uint64{win.namedStart, win.namedEnd}, Err: s.countsErr, NamedErr: s.namedErr,
+	}, replies)
 	return u
-}
-
-// byName is the server's system calls per reply by name over the window,
-// with "other" the total less the named ones; or why not.
-func byName(win window, replies uint64, err error) (map[string]float64, string) {
-	switch {
-	case err != nil:
-		return nil, err.Error()
-	case win.namedStart == nil || win.namedEnd == nil || !win.countStartOK || !win.countEndOK:
-		return nil, "the counters could not be read at both ends of the window"
-	case replies == 0:
-		return nil, "no replies to count them over"
-	}
-	return results.ByName(win.namedStart, win.namedEnd, win.countEnd[0]-win.countStart[0], replies), ""
 }

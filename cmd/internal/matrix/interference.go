@@ -30,9 +30,6 @@ const (
 	// stealFloor (two ticks).
 	stealLimit = 2.0
 	stealFloor = 20 * time.Millisecond
-	// impossibleSlack: a server that used more CPU than its CPUs had over
-	// the window by more than this is a measuring error (ticks again).
-	impossibleSlack = 1.10
 )
 
 // cpuTicks is one CPU's busy and steal time, in ns.
@@ -175,7 +172,7 @@ func judgeCell(cfg Config, c *results.Cell, w *watcher) {
 			why = append(why, fmt.Sprintf("steal %.0f%% (the hypervisor took the CPUs)", in.StealPct))
 		}
 	}
-	if in.ServerCPUPct > 100*impossibleSlack && float64(server)-float64(run.MeasuredNS)*float64(serverCPUs) > float64(foreignFloor) {
+	if !in.CPUPossible() && float64(server)-float64(run.MeasuredNS)*float64(serverCPUs) > float64(foreignFloor) {
 		why = append(why, fmt.Sprintf("impossible: the server used %.0f%% of its %d CPU(s)", in.ServerCPUPct, serverCPUs))
 	}
 	if pairStalled(run, server) && len(why) == 0 {
