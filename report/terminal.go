@@ -59,7 +59,9 @@ func (r Row) cells(compact bool) []string {
 		if r.Reps > 1 && r.JainWorst < r.Jain-0.0005 {
 			fair = fmt.Sprintf("%.3f w%.3f", r.Jain, r.JainWorst)
 		}
-		median := func(s Stat, f func(float64) string) string { return fmtStat(Stat{N: min(s.N, 1), Median: s.Median}, f, f) }
+		median := func(s Stat, f func(float64) string) string {
+			return fmtStat(Stat{N: min(s.N, 1), Median: s.Median}, f, f)
+		}
 		return []string{r.Model, fmtStat(r.Throughput, Count, Compact), median(r.P50, dur), median(r.P99, dur), median(r.CPUPerRep, dur),
 			median(r.CPUShare, pct), median(r.Syscalls, perRep), fair, r.noteLabels(true)}
 	}
