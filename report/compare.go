@@ -402,8 +402,12 @@ func shortScenario(s results.Scenario) string {
 
 var compareHeader = []string{"model", "scenario", "metric", "base [95% CI]", "new [95% CI]", "n", "delta", "p (Holm)", "verdict"}
 
-// WriteComparison writes the deltas as a table, markdown or JSON.
+// WriteComparison writes the deltas as a table, markdown or JSON
+// (ComparisonFormats).
 func WriteComparison(w io.Writer, ds []Delta, cfg CompareConfig, format string) error {
+	if err := CheckFormat(format, ComparisonFormats); err != nil {
+		return err
+	}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)

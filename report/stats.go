@@ -1,6 +1,9 @@
 package report
 
 import (
+	"strings"
+	"slices"
+	"fmt"
 	"encoding/json"
 	"math"
 
@@ -48,6 +51,29 @@ const (
 	Alpha    = 0.05
 	MinDelta = 0.05
 )
+
+// The output formats, each listed once: what `report --format` and
+// `compare --format` accept (and their help and errors say).
+var (
+	ReportFormats     = []string{"table", "md", "csv", "benchfmt", "json"}
+	ComparisonFormats = []string{"table", "md", "json"}
+)
+
+// CheckFormat refuses a format not in formats, naming them.
+func CheckFormat(format string, formats []string) error {
+	if slices.Contains(formats, format) {
+		return nil
+	}
+	return fmt.Errorf("--format %q: want %s", format, OrList(formats))
+}
+
+// OrList is "a, b or c".
+func OrList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
 
 func thresholds(alpha float64) *benchmath.Thresholds {
 	t := benchmath.DefaultThresholds

@@ -48,10 +48,10 @@ measure the same cells, or too few repetitions to decide: it says how many).`,
 			return compare(cmd, args, cfg, format)
 		},
 	}
-	cmd.Flags().StringVar(&threshold, "threshold", "5%", "smallest change that counts, as a percentage")
-	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
+	cmd.Flags().StringVar(&threshold, "threshold", strconv.FormatFloat(report.MinDelta*100, 'g', -1, 64)+"%", "smallest change that counts, as a percentage")
+	cmd.Flags().Float64Var(&alpha, "alpha", report.Alpha, "significance level of the Mann-Whitney U test (before the adjustment for the comparisons made at once)")
 	cmd.Flags().StringVar(&metrics, "metric", "throughput,p99", "metrics to gate on: throughput, p50, p99, p999, cpu, syscalls, ctxsw (kernel counts per reply: little noise, a tight threshold works), capacity (each search's knee with run --slo: --searches ≥ 4 to decide), or syscalls:NAME for one call (e.g. syscalls:epoll_wait, syscalls:other)")
-	cmd.Flags().StringVar(&format, "format", "table", "table, md (a pull-request comment) or json")
+	cmd.Flags().StringVar(&format, "format", "table", report.OrList(report.ComparisonFormats)+" (md: a pull-request comment)")
 	cmd.Flags().BoolVar(&ignoreWork, "ignore-work", false, "pair cells whatever --work their server did (a suite with --work cpu:5us against one without); each side must hold one work per model and scenario")
 	return cmd
 }
@@ -88,8 +88,8 @@ func compareConfig(threshold, metrics, format string, alpha float64) (report.Com
 		}
 		cfg.Metrics = append(cfg.Metrics, m)
 	}
-	if format != "table" && format != "md" && format != "json" {
-		return cfg, usageErr("compare: --format %q: want table, md or json", format)
+	if err := report.CheckFormat(format, report.ComparisonFormats); err != nil {
+		return cfg, usageErr("compare: %v", err)
 	}
 	return cfg, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -25,8 +24,8 @@ their settings or machines differ, the report says so and shows each one's.`,
   iobench report run1/results.json run2/results.json --format md --out merged`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains([]string{"table", "md", "csv", "benchfmt", "json"}, format) {
-				return usageErr("report: --format %q: want table, md, csv, benchfmt or json", format)
+			if err := report.CheckFormat(format, report.ReportFormats); err != nil {
+				return usageErr("report: %v", err)
 			}
 			if out != "" {
 				if err := os.MkdirAll(out, 0o755); err != nil {
@@ -88,7 +87,7 @@ their settings or machines differ, the report says so and shows each one's.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "table, md, csv, benchfmt or json (the tables with intervals, notes and readings), printed on stdout")
+	cmd.Flags().StringVar(&format, "format", "table", report.OrList(report.ReportFormats)+" (the tables with intervals, notes and readings), printed on stdout")
 	cmd.Flags().StringVar(&out, "out", "", "also write the merged results.json, report.md, summary.csv and charts to this folder")
 	cmd.Flags().BoolVar(&wide, "wide", false, "table: every column, each figure with its interval (the default fits 120 columns)")
 	cmd.Flags().BoolVar(&force, "force", false, "write into --out even if it already holds a results.json (replacing it)")
