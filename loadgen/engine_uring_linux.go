@@ -25,20 +25,14 @@ type uringEngine struct{ epollEngine }
 func (e *uringEngine) name() string { return "uring" }
 
 // probeUringEngine says why the uring engine can't run here, or nil.
-var probeUringEngine = sync.OnceValue(func() error {
-	if err := uring.Check(uring.OpRecv, uring.OpSend, uring.OpRead, uring.OpTimeout); err != nil {
+// It receives by multishot recv into a buffer ring: the probe the
+// servers' iouring model uses too (uring.ProbeMultishot).
+func probeUringEngine() error {
+	if err := uring.Check(uring.OpTimeout); err != nil {
 		return err
 	}
-	r, err := uring.New(4, 8)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if _, err := r.RegisterBufRing(1, 64, 1); err != nil {
-		return err
-	}
-	return nil
-})
+	return uring.ProbeMultishot()
+}
 
 // Operations in the low byte of user data; the connection above.
 const (

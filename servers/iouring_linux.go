@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -123,42 +122,14 @@ var probeIOUring = sync.OnceValue(func() error {
 	return uring.Check(uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpRead)
 })
 
-// probeMultishot says why the multishot variant can't run here, or nil:
-// it needs provided buffer rings (5.19) and multishot recv (6.0), which
-// the opcode probe can't tell apart from plain recv, so it arms one on a
-// socket pair and looks for CQEFMore on the completion.
-var probeMultishot = sync.OnceValue(func() error {
+// probeMultishot says why the multishot variant can't run here, or nil
+// (uring.ProbeMultishot, the generator's probe too).
+func probeMultishot() error {
 	if err := probeIOUring(); err != nil {
 		return err
 	}
-	ring, err := uring.New(4, 8)
-	if err != nil {
-		return err
-	}
-	defer ring.Close()
-	if _, err := ring.RegisterBufRing(1, 64, 1); err != nil {
-		return err
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return os.NewSyscallError("socketpair", err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
-	ring.SQE().PrepRecvMultishot(fds[0], 1, 1)
-	if _, err := unix.Write(fds[1], []byte{1}); err != nil {
-		return os.NewSyscallError("write", err)
-	}
-	if err := ring.Submit(1); err != nil {
-		return err
-	}
-	var cqe uring.CQE
-	ring.Completions(func(c *uring.CQE) { cqe = *c })
-	if cqe.Res != 1 || cqe.Flags&uring.CQEFMore == 0 {
-		return fmt.Errorf("%w: no multishot recv (res %d, flags %#x; needs Linux 6.0)", uring.ErrUnavailable, cqe.Res, cqe.Flags)
-	}
-	return nil
-})
+	return uring.ProbeMultishot()
+}
 
 // iouringImpl says which variant a default iouring server runs here, for
 // list and the reports.
@@ -391,9 +362,9 @@ func (st *ringState) recv(idx int) {
 	c := st.conns[idx]
 	e := st.sqe()
 	if st.bufs != nil {
-		e.PrepRecvSelect(c.fd, st.bufs.Group(), uint64(idx)<<8|uRecv)
+		e.PrepRecvSelect(c.fd, st.bufs.Group(), userData(uRecv, idx, 0))
 	} else {
-		e.PrepRecv(c.fd, c.buf, uint64(idx)<<8|uRecv)
+		e.PrepRecv(c.fd, c.buf, userData(uRecv, idx, 0))
 	}
 	e.IoPrio = uring.RecvPollFirst
 }
@@ -418,7 +389,7 @@ func (st *ringState) giveBack(c *ucon) {
 
 func (st *ringState) send(idx int) {
 	c := st.conns[idx]
-	st.sqe().PrepSend(c.fd, c.buf[c.sent:c.n], uint64(idx)<<8|uSend)
+	st.sqe().PrepSend(c.fd, c.buf[c.sent:c.n], userData(uSend, idx, 0))
 }
 
 func (st *ringState) loop() error {
@@ -463,13 +434,18 @@ func (st *ringState) loop() error {
 }
 
 // User data: the operation in the low byte, the connection's index in
-// the next 32 bits, a multishot send's buffer id above them.
+// the next 32 bits, a multishot send's buffer id above them. userData
+// writes it and fromUserData reads it: its one spelling.
 func userData(op uint64, idx int, bid uint16) uint64 {
 	return uint64(bid)<<40 | uint64(uint32(idx))<<8 | op
 }
 
+func fromUserData(ud uint64) (op uint64, idx int, bid uint16) {
+	return ud & 0xff, int(uint32(ud >> 8)), uint16(ud >> 40)
+}
+
 func (st *ringState) complete(cqe *uring.CQE) {
-	op, idx := cqe.UserData&0xff, int(uint32(cqe.UserData>>8))
+	op, idx, bid := fromUserData(cqe.UserData)
 	if cqe.Flags&uring.CQEFMore == 0 {
 		st.inflight-- // a multishot operation stays in flight while F_MORE is set
 	}
@@ -477,7 +453,7 @@ func (st *ringState) complete(cqe *uring.CQE) {
 		if op == uRecv {
 			st.msReceived(idx, cqe)
 		} else {
-			st.msSent(idx, uint16(cqe.UserData>>40), cqe.Res)
+			st.msSent(idx, bid, cqe.Res)
 		}
 		return
 	}
