@@ -202,6 +202,29 @@ func (m Model) SettingsSyntax() string {
 	return strings.Join(out, ", ")
 }
 
+// settingDocs say what each setting does; which models have it is the
+// catalogue's (Model.Tunables): SettingHelp joins the two.
+var settingDocs = map[string]string{
+	"loops":       "event loops (rings), each its own listener sharing the port with SO_REUSEPORT",
+	"edge":        "edge-triggered instead of level-triggered",
+	"workers":     "worker threads taking completions from one queue (iouring: 0 = inline on the ring's thread; iocp: 0 = one per CPU)",
+	"buf-ring":    "with recv single: receive into provided buffers (Linux 5.19), none held by idle connections (multishot always does)",
+	"recv":        "auto (multishot where the kernel has it), multishot, or single (one recv per message, the textbook loop)",
+	"max-threads": "refuse connections past this many threads (default 10000)",
+}
+
+// SettingHelp is a setting's help: the models of this OS's catalogue
+// that have it, and what it does.
+func SettingHelp(name string) string {
+	var models []string
+	for _, m := range Models() {
+		if slices.Contains(m.Tunables, name) {
+			models = append(models, m.Name)
+		}
+	}
+	return strings.Join(models, ", ") + ": " + settingDocs[name]
+}
+
 // settingList names m's settings for a message.
 func (m Model) settingList() string {
 	if len(m.Tunables) == 0 {

@@ -53,3 +53,4 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
+

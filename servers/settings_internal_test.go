@@ -1,0 +1,28 @@
+package servers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSettingsOneOwner: every tunable the catalogue lists is a setting
+// with a spelling and a help text, and each setting's help names exactly
+// the models whose tunables list it.
+func TestSettingsOneOwner(t *testing.T) {
+	for _, m := range Models() {
+		for _, name := range m.Tunables {
+			if !slices.Contains(settingNames, name) || settingDocs[name] == "" {
+				t.Errorf("%s's tunable %q has no spelling or help", m.Name, name)
+			}
+			if !strings.Contains(SettingHelp(name), m.Name) {
+				t.Errorf("help of %s: %q does not name %s", name, SettingHelp(name), m.Name)
+			}
+		}
+	}
+	for _, name := range settingNames {
+		if settingDocs[name] == "" {
+			t.Errorf("setting %s has no help", name)
+		}
+	}
+}
