@@ -44,11 +44,20 @@ var ErrFDLimit = errors.New("too many connections for the open-file limit")
 // under this process's open-file limit (a server holding n connections
 // needs as many: run checks its cells with it too).
 func CheckFDs(n int) error {
-	if lim := FDLimit(); lim > 0 && n+FDReserve > lim {
-		return fmt.Errorf("loadgen: %w: %d connections need about %d descriptors, the limit (ulimit -n) is %d: at most %d connections fit, or raise the limit",
-			ErrFDLimit, n, n+FDReserve, lim, lim-FDReserve)
+	if why := FDShortfall(n); why != "" {
+		return fmt.Errorf("loadgen: %w: %s", ErrFDLimit, why)
 	}
 	return nil
+}
+
+// FDShortfall says why n connections do not fit under the open-file
+// limit ("" when they do): the reason CheckFDs gives.
+func FDShortfall(n int) string {
+	if lim := FDLimit(); lim > 0 && n+FDReserve > lim {
+		return fmt.Sprintf("%d connections need about %d descriptors, the limit (ulimit -n) is %d: at most %d connections fit, or raise the limit",
+			n, n+FDReserve, lim, lim-FDReserve)
+	}
+	return ""
 }
 
 // worker is one share of the busy connections with its own recorder.

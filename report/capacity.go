@@ -117,7 +117,7 @@ func minHeld(c results.Capacity) float64 {
 func capacityCells(c results.Capacity) []string {
 	limited := c.LimitedBy
 	if c.Failed != "" {
-		limited = "failed: " + firstClause(c.Failed)
+		limited = "failed: " + c.Failed
 	}
 	equal, perReply, pct := "—", "—", "—"
 	var shares, per, lat []float64

@@ -57,8 +57,11 @@ type Row struct {
 	// DisturbedFailures are failures of disturbed repetitions: the
 	// machine's, so they do not fail the row.
 	DisturbedFailures []string
-	// Failures are the failed repetitions' reasons (one line each).
-	Failures []string
+	// Failures are the failed repetitions' reasons (one line each);
+	// failedFirst and disturbedFirst the first reason of each failed
+	// repetition (Cell.FirstFailure), for a line that names one.
+	Failures                    []string
+	failedFirst, disturbedFirst []string
 	// Notes are the warnings of the measured and failed repetitions, one
 	// per label, in the order first seen.
 	Notes []Note
@@ -71,6 +74,14 @@ type Row struct {
 	series   *results.Series
 	warmupNS int64
 	allSer   []*results.Run
+}
+
+// firstFailure is the first failed repetition's first reason.
+func (r Row) firstFailure() string {
+	if len(r.failedFirst) > 0 {
+		return r.failedFirst[0]
+	}
+	return r.Failures[0] // a row made without cells (tests)
 }
 
 // Busy reports whether the machine disturbed most of the row's
@@ -179,8 +190,10 @@ func aggregate(model string, cells []results.Cell) Row {
 		if c.Failed() {
 			if c.Excused() {
 				r.DisturbedFailures = append(r.DisturbedFailures, c.Error)
+				r.disturbedFirst = append(r.disturbedFirst, c.FirstFailure())
 			} else {
 				r.Failures = append(r.Failures, c.Error)
+				r.failedFirst = append(r.failedFirst, c.FirstFailure())
 			}
 			continue
 		}
@@ -302,8 +315,8 @@ func (r *Row) addMachineNotes() {
 	}
 	if r.Disturbed > 0 {
 		text := fmt.Sprintf("disturbed: %d of %d repetition(s) were still disturbed after the re-runs; they count, but cannot fail the model, make it unfair or a leader", r.Disturbed, total)
-		for _, f := range r.DisturbedFailures {
-			text += "; failed while disturbed: " + firstClause(f)
+		for _, f := range r.disturbedFirst {
+			text += "; failed while disturbed: " + f
 		}
 		r.Notes = append(r.Notes, Note{Label: labelDisturbed, Reps: r.Disturbed, Text: text})
 	}

@@ -119,7 +119,7 @@ func summaryLine(t Table) string {
 		parts = append(parts, fmt.Sprintf("%s unfair (median Jain %.2f), not ranked", r.Model, r.Jain))
 	}
 	for _, r := range v.failed {
-		parts = append(parts, fmt.Sprintf("%s failed (%s)", r.Model, firstClause(r.Failures[0])))
+		parts = append(parts, fmt.Sprintf("%s failed (%s)", r.Model, r.firstFailure()))
 	}
 	var skipped []string
 	for _, r := range t.Rows {

@@ -300,7 +300,7 @@ func reading(t Table, s *results.Suite) string {
 		}
 	}
 	for _, r := range v.failed {
-		fmt.Fprintf(&b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, firstClause(r.Failures[0]))
+		fmt.Fprintf(&b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, r.firstFailure())
 	}
 	var bound []string
 	for _, r := range v.ranked {
@@ -340,10 +340,4 @@ func lowestP99(v verdict) string {
 	return fmt.Sprintf(" Lowest p99: %s (%s, next %s %s).", best.Model, Dur(int64(best.P99.Median)), rows[1].Model, Dur(int64(rows[1].P99.Median)))
 }
 
-// firstClause shortens a failure line to its first clause.
-func firstClause(s string) string {
-	if i := strings.Index(s, "; "); i > 0 {
-		s = s[:i]
-	}
-	return s
-}
+

@@ -214,6 +214,11 @@ type Interference struct {
 	// ServerCPUPct: the server's CPU over the window as a percentage of
 	// the CPUs it may use; above 100 it is a measuring error.
 	ServerCPUPct float64 `json:"server_cpu_pct"`
+	// PairStalled: the only reason the repetition was suspected is that
+	// replies stopped while requests waited and neither the server nor
+	// the generator ran (the machine, or the server deadlocked: a re-run
+	// that stalls the same way is the server's failure).
+	PairStalled bool `json:"pair_stalled,omitempty"`
 	// Unavailable says why per-CPU busy time could not be read.
 	Unavailable string `json:"unavailable,omitempty"`
 }
@@ -221,6 +226,16 @@ type Interference struct {
 // Measured reports whether the cell ran to the end without failing: only
 // such cells are ranked, summarised and charted.
 func (c Cell) Measured() bool { return c.Run != nil && c.Error == "" && c.Counted() }
+
+// FirstFailure is the cell's first reason for failing, as a line: its
+// run's first failure (typed, never cut from the joined Error), or the
+// error it could not run with.
+func (c Cell) FirstFailure() string {
+	if c.Run != nil && len(c.Run.Failures) > 0 {
+		return c.Run.Failures[0].String()
+	}
+	return c.Error
+}
 
 // Failed reports whether the cell should have run and did not succeed.
 func (c Cell) Failed() bool { return c.Counted() && c.Error != "" }

@@ -230,7 +230,7 @@ func (a *Agent) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusBadRequest, "%v", err)
 		return
 	}
-	req.Work = work.String() // parsed once, here at the edge; its one spelling from now on
+	req.Work = work.String() // refused here, at the edge, if malformed; passed on in its one spelling (the child parses its flags again: a process boundary)
 	if err := matrix.CheckCPUs(req.CPUs); err != nil {
 		a.fail(w, r, http.StatusBadRequest, "cpus %v: %v", req.CPUs, err)
 		return

@@ -270,7 +270,7 @@ func stepOf(cfg Config, cell results.Cell, slo results.SLO, rate float64) result
 	}
 	st := results.StepOf(cell.Run, slo, cores, cores/float64(n))
 	if cell.ServerFault() {
-		st.Failed = cell.Error
+		st.Failed = cell.FirstFailure()
 	}
 	st.Disturbed = cell.Disturbed
 	return st

@@ -176,6 +176,7 @@ func judgeCell(cfg Config, c *results.Cell, w *watcher) {
 		why = append(why, fmt.Sprintf("impossible: the server used %.0f%% of its %d CPU(s)", in.ServerCPUPct, serverCPUs))
 	}
 	if pairStalled(run, server) && len(why) == 0 {
+		in.PairStalled = true
 		why = append(why, fmt.Sprintf("stalled: neither server nor generator ran for %.0f ms while requests waited", in.StalledMS))
 	}
 	c.Disturbed = strings.Join(why, "; ")
@@ -201,7 +202,7 @@ func pairStalled(run *results.Run, server int64) bool {
 // impossible figure) stays disturbed; one only suspected (the pair
 // stalled with the CPUs quiet) is the server's own doing after all.
 func measuredAgain(c *results.Cell) {
-	if strings.HasPrefix(c.Disturbed, "stalled:") {
+	if in := c.Interference; in != nil && in.PairStalled {
 		c.Disturbed = ""
 	}
 }

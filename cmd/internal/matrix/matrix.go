@@ -349,8 +349,8 @@ func skipReason(remote *Remote, variant servers.Spec, n int) string {
 		}
 	}
 	// The server holds n sockets plus its own; so does the generator.
-	if err := loadgen.CheckFDs(n); err != nil {
-		return strings.TrimPrefix(err.Error(), "loadgen: ")
+	if why := loadgen.FDShortfall(n); why != "" {
+		return loadgen.ErrFDLimit.Error() + ": " + why
 	}
 	return ""
 }
