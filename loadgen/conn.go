@@ -246,6 +246,21 @@ func (c *conn) received(p []byte, now int64, rec *recorder) {
 	}
 }
 
+// lose marks c, one of w's connections, lost (the server closed or reset
+// it), counting it against the server when that happened mid-run; false
+// when it was lost already. The engines' one rule of it.
+func (s *session) lose(w *worker, c *conn) bool {
+	if c.dead {
+		return false
+	}
+	c.dead = true
+	if now := s.now(); now < s.plan.endAt && !s.stopped.Load() {
+		w.closedByPeer++
+		c.diedAt = now
+	}
+	return true
+}
+
 // oldest is how long the oldest request in flight has waited at now
 // (0: none in flight).
 func (c *conn) oldest(now int64) int64 {

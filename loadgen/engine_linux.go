@@ -301,17 +301,10 @@ func (ew *epollWorker) release() {
 
 // kill marks connection i lost: mid-run, the server closed or reset it.
 func (ew *epollWorker) kill(i int) {
-	c := ew.w.conns[i]
-	if c.dead {
-		return
+	if ew.s.lose(ew.w, ew.w.conns[i]) {
+		ew.alive--
+		_ = unix.EpollCtl(ew.ep, unix.EPOLL_CTL_DEL, ew.fds[i], nil) // closed with it anyway
 	}
-	c.dead = true
-	ew.alive--
-	if now := ew.s.now(); now < ew.s.plan.endAt && !ew.s.stopped.Load() {
-		ew.w.closedByPeer++
-		c.diedAt = now
-	}
-	_ = unix.EpollCtl(ew.ep, unix.EPOLL_CTL_DEL, ew.fds[i], nil) // closed with it anyway
 }
 
 // service queues what connection i may send now, writes it, and arms

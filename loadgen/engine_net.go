@@ -205,11 +205,7 @@ func (e *netEngine) died(s *session, w *worker, c *conn, err error) {
 		return
 	}
 	w.mu.Lock()
-	if !c.dead { // its reader and writer may both see the loss
-		c.dead = true
-		c.diedAt = s.now()
-		w.closedByPeer++
-	}
+	s.lose(w, c) // its reader and writer may both see the loss: counted once
 	w.mu.Unlock()
 }
 

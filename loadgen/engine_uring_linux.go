@@ -162,15 +162,8 @@ func (uw *uringWorker) service(i int, now int64) {
 
 // kill marks connection i lost: mid-run, the server closed or reset it.
 func (uw *uringWorker) kill(i int) {
-	c := uw.w.conns[i]
-	if c.dead {
-		return
-	}
-	c.dead = true
-	uw.alive--
-	if now := uw.s.now(); now < uw.s.plan.endAt && !uw.s.stopped.Load() {
-		uw.w.closedByPeer++
-		c.diedAt = now
+	if uw.s.lose(uw.w, uw.w.conns[i]) {
+		uw.alive--
 	}
 }
 

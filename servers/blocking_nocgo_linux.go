@@ -45,12 +45,5 @@ func echoLoop(fd, bufsize int, w Work) {
 
 // writeAll writes p with a blocking socket, finishing short writes.
 func writeAll(fd int, p []byte) error {
-	for len(p) > 0 {
-		n, err := sock.Write(fd, p)
-		if err != nil {
-			return err
-		}
-		p = p[n:]
-	}
-	return nil
+	return writeFull(p, func(b []byte) (int, error) { return sock.Write(fd, b) })
 }

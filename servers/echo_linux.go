@@ -91,8 +91,7 @@ func (s *loopServer) accept(ln *sock.Listener) (fd int, ok bool) {
 
 // admit counts a newly accepted connection as served.
 func (s *loopServer) admit(fd int) *conn {
-	s.accepted.Add(1)
-	s.active.Add(1)
+	s.opened()
 	return &conn{fd: fd}
 }
 

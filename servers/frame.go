@@ -26,6 +26,14 @@ type counters struct {
 	shares []atomic.Uint64
 }
 
+// opened counts a connection accepted and being served: the one
+// accounting of every model's accept path (the blocking model's is
+// admitThread, which also bounds its threads).
+func (c *counters) opened() {
+	c.accepted.Add(1)
+	c.active.Add(1)
+}
+
 // countShare counts a connection accepted by loop i (of a server that
 // made its shares with makeShares).
 func (c *counters) countShare(i int) {

@@ -87,8 +87,7 @@ func (s *gonetServer) loop() error {
 		s.connMu.Lock()
 		s.conns[c] = struct{}{}
 		s.connMu.Unlock()
-		s.accepted.Add(1)
-		s.active.Add(1)
+		s.opened()
 		s.wg.Add(1)
 		go s.serveConn(c)
 	}

@@ -183,8 +183,7 @@ func (s *winIOCP) complete(op *iocpOp, n int, err error) {
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
-		s.accepted.Add(1)
-		s.active.Add(1)
+		s.opened()
 		s.recv(c)
 	case opRecv:
 		if err != nil || n == 0 || s.stopped() {

@@ -517,8 +517,7 @@ func (st *ringState) accepted(cqe *uring.CQE) {
 			c.buf = make([]byte, s.cfg.MaxMsg)
 		}
 		st.conns[idx] = c
-		s.accepted.Add(1)
-		s.active.Add(1)
+		s.opened()
 		if st.multishot {
 			st.msArm(idx)
 		} else {

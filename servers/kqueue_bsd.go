@@ -160,8 +160,7 @@ func (s *kqueueServer) loop() error {
 					unix.CloseOnExec(cfd)
 					unix.SetsockoptInt(cfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 					conns[cfd] = &conn{fd: cfd}
-					s.accepted.Add(1)
-					s.active.Add(1)
+					s.opened()
 					watch(cfd, unix.EVFILT_READ, unix.EV_ADD)
 				}
 			default:

@@ -17,6 +17,19 @@ func isAddrInUse(err error) bool {
 	return errors.Is(err, syscall.EADDRINUSE) || errors.As(err, &en) && en == 10048
 }
 
+// writeFull writes all of p with write (a blocking socket's send),
+// finishing short writes: the blocking models' echo, on every OS.
+func writeFull(p []byte, write func([]byte) (int, error)) error {
+	for len(p) > 0 {
+		n, err := write(p)
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
 // model is the catalogue's entry for name, for the per-OS lists of
 // variants: a name missing from Models is a mistake in this package, and
 // panics at the first use of the list (every test lists the models).

@@ -146,8 +146,7 @@ func (s *winOverlapped) loop() error {
 				ovConns[c.ov.HEvent] = c
 				ovMu.Unlock()
 				mine = append(mine, c)
-				s.accepted.Add(1)
-				s.active.Add(1)
+				s.opened()
 				c.recv()
 			}
 		}

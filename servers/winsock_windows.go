@@ -75,8 +75,7 @@ func (s *base) setNonblock() error {
 
 // admit counts a newly accepted socket as served.
 func (s *base) admit(sock windows.Handle) *conn {
-	s.accepted.Add(1)
-	s.active.Add(1)
+	s.opened()
 	return &conn{fd: int(sock)}
 }
 
@@ -89,12 +88,5 @@ func (s *base) closeConn(c *conn) {
 
 // sendAll writes p on a blocking socket, finishing short sends.
 func sendAll(sock windows.Handle, p []byte) error {
-	for len(p) > 0 {
-		n, err := winsock.Send(sock, p)
-		if err != nil {
-			return err
-		}
-		p = p[n:]
-	}
-	return nil
+	return writeFull(p, func(b []byte) (int, error) { return winsock.Send(sock, b) })
 }
