@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // What every model shares: its counters (Stats, thread admission),
@@ -32,6 +33,46 @@ type counters struct {
 func (c *counters) opened() {
 	c.accepted.Add(1)
 	c.active.Add(1)
+}
+
+// drainFor is how long a completion model (iouring, iocp, overlapped)
+// waits on Close for the operations it has in flight to complete
+// (closing their sockets makes them complete with an error). Those that
+// did not are the kernel's still: their buffers go to leaked.
+const drainFor = 2 * time.Second
+
+// waitDrained polls until pending says nothing is in flight or drainFor
+// has passed, and says whether it drained.
+func waitDrained(pending func() bool, poll func()) bool {
+	for deadline := time.Now().Add(drainFor); pending(); poll() {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// leaked keeps, for the life of the process, what the kernel may still
+// write into after a server's Close gave up waiting (drainFor): rather
+// than let the GC hand that memory out again. A global because it
+// outlives every server; servers in one process may add to it at once.
+var leaked keeper
+
+type keeper struct {
+	mu   sync.Mutex
+	kept []any
+}
+
+func (k *keeper) keep(v any) {
+	k.mu.Lock()
+	k.kept = append(k.kept, v)
+	k.mu.Unlock()
+}
+
+func (k *keeper) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.kept)
 }
 
 // countShare counts a connection accepted by loop i (of a server that

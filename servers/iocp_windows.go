@@ -106,8 +106,10 @@ func (s *winIOCP) loop() error {
 		windows.Closesocket(op.sock)
 	}
 	s.mu.Unlock()
-	for deadline := time.Now().Add(5 * time.Second); s.outstanding.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	if !waitDrained(func() bool { return s.outstanding.Load() > 0 }, func() { time.Sleep(time.Millisecond) }) {
+		s.mu.Lock()
+		leaked.keep(s.conns) // the operations still in flight, and their buffers
+		s.mu.Unlock()
 	}
 	for range s.workers {
 		windows.PostQueuedCompletionStatus(s.port, 0, keyStop, nil)

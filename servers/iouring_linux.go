@@ -305,28 +305,6 @@ const (
 	multishotBufSize     = 16 << 10
 )
 
-// leaked keeps, for the life of the process, the buffers of rings that did
-// not drain in time: the kernel may still write into them. It is a global
-// because it outlives every server; servers in one process may add to it
-// at once.
-var leaked ringKeeper
-
-type ringKeeper struct {
-	mu    sync.Mutex
-	rings []*ringState
-}
-
-func (k *ringKeeper) keep(st *ringState) {
-	k.mu.Lock()
-	k.rings = append(k.rings, st)
-	k.mu.Unlock()
-}
-
-func (k *ringKeeper) count() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.rings)
-}
 
 // sqe returns a submission entry, submitting queued ones if the queue is
 // full. Should the kernel take none of them (its completion queue
@@ -393,7 +371,6 @@ func (st *ringState) send(idx int) {
 }
 
 func (st *ringState) loop() error {
-	const drainFor = 2 * time.Second
 	var deadline time.Time
 	for {
 		if st.draining && (st.inflight == 0 && st.atWorker == 0 || time.Now().After(deadline)) {

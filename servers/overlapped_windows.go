@@ -234,19 +234,19 @@ func (s *winOverlapped) drain(mine *[]*ovConn) {
 	for _, c := range *mine {
 		c.close()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	pending := func() bool {
 		*mine = forgetClosed(*mine)
-		if len(*mine) == 0 || time.Now().After(deadline) {
-			break
-		}
-		windows.SleepEx(10, true)
+		return len(*mine) > 0
+	}
+	if waitDrained(pending, func() { windows.SleepEx(10, true) }) {
+		return
 	}
 	ovMu.Lock()
 	for _, c := range *mine {
-		if !c.pending {
-			delete(ovConns, c.ov.HEvent)
+		if c.pending {
+			leaked.keep(c) // its OVERLAPPED and buffer, still the kernel's
 		}
+		delete(ovConns, c.ov.HEvent)
 	}
 	ovMu.Unlock()
 }
