@@ -385,4 +385,3 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 	p.X.Min, p.X.Max = xlo/1.2, xhi*1.2
 	return true, save(p, path)
 }
-
