@@ -111,13 +111,14 @@ func compare(cmd *cobra.Command, args []string, cfg report.CompareConfig, format
 	if err := report.WriteComparison(cmd.OutOrStdout(), ds, cfg, format); err != nil {
 		return err
 	}
-	for _, c := range report.Caveats(suites[0], suites[1]) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "iobench: compare: note: %s\n", c)
-	}
 	if undecided := report.Undecided(ds); len(undecided) > 0 {
 		d := undecided[0]
 		return &exitError{code: 2, err: fmt.Errorf("compare: too few samples to decide %d comparison(s) (e.g. %s, %s: %d vs %d runs); a Mann-Whitney test needs ≥ %d runs per side to reach p < %v: use iobench run --repeat %d (or load --repeat %d)",
 			len(undecided), d.Model, d.Metric, d.Base.N, d.New.N, d.Need, cfg.Alpha, max(d.Need, 10), max(d.Need, 10))}
+	}
+	// A verdict is reached: what may explain it besides the code, first.
+	for _, c := range report.Caveats(suites[0], suites[1]) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "iobench: compare: note: %s\n", c)
 	}
 	if failed := report.FailedCells(suites[1]); len(failed) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("compare: %d cell(s) failed in NEW, e.g. %s", len(failed), failed[0])}

@@ -140,9 +140,6 @@ func (f *loadFlags) checkSettings(now time.Time) error {
 	if f.jsonStream && f.json == "-" {
 		return usageErr("load: --json - and --json-stream both write to stdout: give --json a file")
 	}
-	if err := f.checkRepeat(); err != nil {
-		return err
-	}
 	f.cfg.Mode = loadgen.Mode(f.mode)
 	if err := f.cfg.Validate(); err != nil { // as typed: before this shard's share is taken
 		return settingErr("load", err)
@@ -241,6 +238,9 @@ func loadRun(cmd *cobra.Command, f loadFlags) error {
 	}
 	f.cfg.Version = buildinfo.Version()
 	if err := f.checkSettings(time.Now()); err != nil {
+		return err
+	}
+	if err := f.checkRepeat(); err != nil {
 		return err
 	}
 	if err := loadgen.CheckFDs(f.cfg.Conns + f.cfg.IdleConns); err != nil {
