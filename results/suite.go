@@ -1,11 +1,7 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -356,68 +352,6 @@ type ServerUsage struct {
 func (u *ServerUsage) Measured(figure string) bool {
 	return u != nil && !slices.Contains(u.Unmeasured, figure)
 }
-
-// WriteFile writes s to path atomically.
-func (s *Suite) WriteFile(path string) error { return writeJSONFile(path, s) }
-
-// Write writes s as indented JSON.
-func (s *Suite) Write(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
-}
-
-// DecodeSuite parses and checks a suite.
-func DecodeSuite(data []byte) (*Suite, error) {
-	var s Suite
-	if err := decodeVersioned(data, "suite", "suite", &s); err != nil {
-		return nil, err
-	}
-	for i, c := range s.Cells {
-		if c.Run != nil {
-			if err := c.Run.check(); err != nil {
-				return nil, fmt.Errorf("results: malformed suite: cell %d (%s): %w", i, c.Model, err)
-			}
-		}
-	}
-	return &s, nil
-}
-
-// ReadSuite reads a suite from a results.json file or a folder holding
-// one. A single run (load --json, or a merge of shards) is read as a
-// suite of one cell, named after the server it measured.
-func ReadSuite(path string) (*Suite, error) {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, "results.json")
-	}
-	data, err := readBounded(path)
-	if err != nil {
-		return nil, err
-	}
-	h, err := readHead(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: results: not an iobench suite or run: %w", path, err)
-	}
-	if h.Kind == KindReport {
-		return nil, fmt.Errorf("%s is iobench report's JSON (the tables' medians), not a suite: give the results.json it was made from, whose repetitions are the samples", path)
-	}
-	if h.Kind == "" { // a run (load --json, merge) has no kind
-		r, err := DecodeRun(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return RunSuite(r), nil
-	}
-	s, err := DecodeSuite(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
-}
-
-// KindReport is the "kind" of `report --format json`'s document: tables
-// of medians, which no command reads back.
-const KindReport = "report"
 
 // RunSuite is a suite of one cell holding r.
 func RunSuite(r *Run) *Suite { return RunsSuite("", r) }
