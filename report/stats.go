@@ -1,11 +1,11 @@
 package report
 
 import (
-	"strings"
-	"slices"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"golang.org/x/perf/benchmath"
 )

@@ -339,5 +339,3 @@ func lowestP99(v verdict) string {
 	}
 	return fmt.Sprintf(" Lowest p99: %s (%s, next %s %s).", best.Model, Dur(int64(best.P99.Median)), rows[1].Model, Dur(int64(rows[1].P99.Median)))
 }
-
-

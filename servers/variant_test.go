@@ -53,4 +53,3 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
-
