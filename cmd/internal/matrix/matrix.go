@@ -6,12 +6,9 @@ package matrix
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"iobench/loadgen"
@@ -267,94 +264,6 @@ func ModelFacts() []results.ModelInfo {
 	return out
 }
 
-// Plan lists the cells in run order, with the ones that can't run here
-// already marked skipped.
-func Plan(cfg Config) []results.Cell {
-	var cells []results.Cell
-	for rep := 1; rep <= cfg.Repeat; rep++ {
-		cells = append(cells, planRound(cfg, rep)...)
-	}
-	return cells
-}
-
-// planRound is one repetition of every cell.
-func planRound(cfg Config, rep int) []results.Cell {
-	var cells []results.Cell
-	for _, work := range cfg.Works {
-		for _, size := range cfg.Sizes {
-			for _, conns := range cfg.Conns {
-				for _, cores := range cfg.coreCounts() {
-					for _, v := range cfg.Models {
-						c := results.Cell{Model: v.String(), Variant: onCores(v, cores), Rep: rep, Scenario: results.Scenario{
-							Mode: string(cfg.Mode), Conns: conns, Size: size, Work: work,
-							Depth: cfg.Depth, Rate: cfg.Rate, IdleConns: cfg.IdleConns, ServerCores: cores,
-						}}
-						c.Skipped = skipReason(cfg.Remote, v, conns+cfg.IdleConns)
-						cells = append(cells, c)
-					}
-				}
-			}
-		}
-	}
-	return cells
-}
-
-// coreCounts are the server core counts cells run at: ServerCores, or
-// one pass (0) on every server CPU.
-func (cfg Config) coreCounts() []int {
-	if len(cfg.ServerCores) == 0 {
-		return []int{0}
-	}
-	return cfg.ServerCores
-}
-
-// onCores is the variant v runs as on n server cores (0: as spelled):
-// its model's idiom sets the count unless v sets it itself. The cell
-// records what ran.
-func onCores(v servers.Spec, n int) *servers.Spec {
-	if m, ok := servers.ModelNamed(v.Model); ok {
-		v.Settings = m.OnCores(v.Settings, n)
-	}
-	return &v
-}
-
-// cellCPUs are the CPUs a cell's server runs on: the first ServerCores
-// of the server CPUs, or all of them.
-func (cfg Config) cellCPUs(c results.Cell) []int {
-	if c.ServerCores > 0 && c.ServerCores <= len(cfg.ServerCPUs) {
-		return cfg.ServerCPUs[:c.ServerCores]
-	}
-	return cfg.ServerCPUs
-}
-
-// sharesCPUs reports whether server and client CPUs overlap.
-func sharesCPUs(server, client []int) bool {
-	return slices.ContainsFunc(server, func(c int) bool { return slices.Contains(client, c) })
-}
-
-// skipReason says why model can't hold n connections here (or on the
-// remote server host), or "".
-func skipReason(remote *Remote, variant servers.Spec, n int) string {
-	if remote != nil {
-		if !slices.Contains(remote.Models, variant.Model) {
-			return fmt.Sprintf("%s is not available on the server host %s (have: %s)", variant.Model, remote.Environment.Host, strings.Join(remote.Models, ", "))
-		}
-	} else {
-		v, err := servers.Lookup(variant.Model)
-		if err != nil {
-			return err.Error()
-		}
-		if why := v.CantHold(n); why != "" {
-			return why
-		}
-	}
-	// The server holds n sockets plus its own; so does the generator.
-	if why := loadgen.FDShortfall(n); why != "" {
-		return loadgen.ErrFDLimit.Error() + ": " + why
-	}
-	return ""
-}
-
 // stallCause says, for a run where connections stalled, whether the
 // server had accepted them: one never accepted waited in its listen
 // queue; one accepted and never answered was lost inside the server (or
@@ -425,86 +334,3 @@ func runCell(ctx context.Context, cfg Config, c *results.Cell, w *watcher) {
 		c.Error = strings.Join(reasons, "; ")
 	}
 }
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
-
-func firstLine(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			return strings.SplitN(s, "\n", 2)[0]
-		}
-	}
-	return "no output"
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
-// ParseCPUs parses "0", "0-3" or "0,2,4".
-func ParseCPUs(s string) ([]int, error) {
-	var cpus []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := a, error(nil)
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 0 || b < a || b > 4095 {
-			return nil, fmt.Errorf("matrix: bad CPU list %q: want e.g. 0, 0-3 or 0,2", s)
-		}
-		for c := a; c <= b; c++ {
-			if slices.Contains(cpus, c) {
-				return nil, fmt.Errorf("matrix: bad CPU list %q: CPU %d given twice", s, c)
-			}
-			cpus = append(cpus, c)
-		}
-	}
-	return cpus, nil
-}
-
-// DefaultCPUs splits this process's CPUs: the first serverCores for the
-// server (one by default: the same for every model), the rest for the
-// generator, so on a machine of 4 or more the generator out-runs a
-// one-core server. When the server takes them all, the generator shares
-// them (shared is then true, and the report says so).
-func DefaultCPUs(serverCores int) (server, client []int, shared bool, err error) {
-	cpus, err := usableCPUs()
-	if err != nil {
-		return nil, nil, false, err
-	}
-	if len(cpus) < 2 {
-		return nil, nil, false, ErrNoCPUs
-	}
-	n := min(max(serverCores, 1), len(cpus))
-	if n == len(cpus) {
-		return cpus, cpus, true, nil
-	}
-	return cpus[:n], cpus[n:], false, nil
-}
-
-// ErrNoCPUs is returned by DefaultCPUs when the machine has one CPU.
-var ErrNoCPUs = errors.New("one CPU: server and load generator share it")
