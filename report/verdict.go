@@ -228,98 +228,119 @@ func (v verdict) cpuLine() string {
 func reading(t Table, s *results.Suite) string {
 	v := judge(t)
 	var b strings.Builder
+	v.headline(&b, t, s)
+	if v.decidable && len(v.ranked) > 1 {
+		v.comparisons(&b)
+	}
+	v.exclusions(&b)
+	v.caveats(&b, s)
+	return b.String()
+}
+
+// headline is the reading's first sentence: the leader and by how much,
+// or why there is none.
+func (v verdict) headline(b *strings.Builder, t Table, s *results.Suite) {
 	switch {
 	case len(v.ranked) == 0 && len(v.busy) > 0 && len(v.failed) == 0 && len(v.unfair) == 0:
-		fmt.Fprintf(&b, "The machine was busy: most repetitions of %s were disturbed even after re-runs, so there is no verdict here.", joinAnd(modelNames(v.busy)))
+		fmt.Fprintf(b, "The machine was busy: most repetitions of %s were disturbed even after re-runs, so there is no verdict here.", joinAnd(modelNames(v.busy)))
 	case len(v.ranked) == 0:
 		b.WriteString("No model was measured fairly and without failure in this scenario.")
 	case len(v.ranked) == 1:
-		fmt.Fprintf(&b, "Only %s was measured fairly and without failure (%s replies/s).", v.ranked[0].Model, Count(v.ranked[0].Throughput.Median))
+		fmt.Fprintf(b, "Only %s was measured fairly and without failure (%s replies/s).", v.ranked[0].Model, Count(v.ranked[0].Throughput.Median))
 	case !v.decidable:
 		var parts []string
 		for _, r := range v.ranked {
 			parts = append(parts, fmt.Sprintf("%s %s", r.Model, v.figure(r)))
 		}
-		fmt.Fprintf(&b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians: %s.",
+		fmt.Fprintf(b, "Not a ranking: with %d repetition(s) no difference can be significant (a Mann-Whitney test needs ≥ %d per model; use --repeat 5). Medians: %s.",
 			v.ranked[len(v.ranked)-1].Reps, samplesNeeded(Alpha), strings.Join(parts, ", "))
 	case len(v.level) > 1:
-		fmt.Fprintf(&b, "%s were level (within %.0f%% of %s's %s and not told apart: Mann-Whitney p ≥ %.2f).",
+		fmt.Fprintf(b, "%s were level (within %.0f%% of %s's %s and not told apart: Mann-Whitney p ≥ %.2f).",
 			joinAnd(modelNames(v.level)), MinDelta*100, v.level[0].Model, v.figure(v.level[0]), Alpha)
 	case len(v.unsettled) > 0 && (len(v.below) == 0 || v.ranked[1].Model == v.unsettled[0].Model):
 		lead := v.ranked[0]
 		if v.cpuRule {
-			fmt.Fprintf(&b, "%s had the lowest median server CPU per reply, %s.", lead.Model, Dur(int64(lead.CPUPerRep.Median)))
+			fmt.Fprintf(b, "%s had the lowest median server CPU per reply, %s.", lead.Model, Dur(int64(lead.CPUPerRep.Median)))
 		} else {
-			fmt.Fprintf(&b, "%s had the highest median, %s replies/s.", lead.Model, Count(lead.Throughput.Median))
+			fmt.Fprintf(b, "%s had the highest median, %s replies/s.", lead.Model, Count(lead.Throughput.Median))
 		}
 	case v.cpuRule:
 		lead, next := v.ranked[0], v.ranked[1]
-		fmt.Fprintf(&b, "%s used the least server CPU per reply, %s, %.2f× less than %s (next, p=%.3f).", lead.Model, Dur(int64(lead.CPUPerRep.Median)),
+		fmt.Fprintf(b, "%s used the least server CPU per reply, %s, %.2f× less than %s (next, p=%.3f).", lead.Model, Dur(int64(lead.CPUPerRep.Median)),
 			v.better(lead, next), next.Model, differ(v.samples(lead), v.samples(next), Alpha, MinDelta).P)
 	default:
 		lead, next := v.ranked[0], v.ranked[1]
-		fmt.Fprintf(&b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
+		fmt.Fprintf(b, "%s led with %s replies/s, %.2f× %s (next, p=%.3f): %s.", lead.Model, Count(lead.Throughput.Median),
 			lead.Throughput.Median/next.Throughput.Median, next.Model, differ(lead.tput, next.tput, Alpha, MinDelta).P, why(s, lead.Model, t.Scenario.Conns))
 	}
-	if v.decidable && len(v.ranked) > 1 {
-		lead := v.ranked[0]
-		var lower, collapsed []string
-		for _, r := range v.below {
-			f := fmt.Sprintf("%s (%s)", r.Model, v.fewer(v.better(lead, r)))
-			if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
-				collapsed = append(collapsed, f)
-			} else if len(v.level) > 1 || r.Model != v.ranked[1].Model {
-				lower = append(lower, f)
-			}
+}
+
+// comparisons places the other ranked models against the leader.
+func (v verdict) comparisons(b *strings.Builder) {
+	lead := v.ranked[0]
+	var lower, collapsed []string
+	for _, r := range v.below {
+		f := fmt.Sprintf("%s (%s)", r.Model, v.fewer(v.better(lead, r)))
+		if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+			collapsed = append(collapsed, f)
+		} else if len(v.level) > 1 || r.Model != v.ranked[1].Model {
+			lower = append(lower, f)
 		}
-		if len(v.unsettled) > 0 {
-			var parts []string
-			for _, r := range v.unsettled {
-				parts = append(parts, fmt.Sprintf("%s (%s, %.2f×)", r.Model, v.short(r), v.val(r)/v.val(lead)))
-			}
-			fmt.Fprintf(&b, " Not told apart from %s although their medians differ by more than %.0f%% (the repetitions spread too widely; more --repeat may settle it): %s.",
-				lead.Model, MinDelta*100, joinAnd(parts))
-		}
-		if len(lower) > 0 {
-			fmt.Fprintf(&b, " Told apart below %s: %s.", lead.Model, joinAnd(lower))
-		}
-		if l := v.cpuLine(); l != "" {
-			b.WriteString(" " + strings.ToUpper(l[:1]) + l[1:] + ".")
-		}
-		if len(collapsed) > 0 {
-			fmt.Fprintf(&b, " Collapsed: %s.", joinAnd(collapsed))
-		}
-		b.WriteString(lowestP99(v))
 	}
+	if len(v.unsettled) > 0 {
+		var parts []string
+		for _, r := range v.unsettled {
+			parts = append(parts, fmt.Sprintf("%s (%s, %.2f×)", r.Model, v.short(r), v.val(r)/v.val(lead)))
+		}
+		fmt.Fprintf(b, " Not told apart from %s although their medians differ by more than %.0f%% (the repetitions spread too widely; more --repeat may settle it): %s.",
+			lead.Model, MinDelta*100, joinAnd(parts))
+	}
+	if len(lower) > 0 {
+		fmt.Fprintf(b, " Told apart below %s: %s.", lead.Model, joinAnd(lower))
+	}
+	if l := v.cpuLine(); l != "" {
+		b.WriteString(" " + strings.ToUpper(l[:1]) + l[1:] + ".")
+	}
+	if len(collapsed) > 0 {
+		fmt.Fprintf(b, " Collapsed: %s.", joinAnd(collapsed))
+	}
+	b.WriteString(lowestP99(v))
+}
+
+// exclusions say why each unranked model is not ranked.
+func (v verdict) exclusions(b *strings.Builder) {
 	for _, r := range v.unfair {
-		fmt.Fprintf(&b, " %s is not ranked: unfair in its typical repetition (median Jain %.2f, %d connection(s) without a reply): its latency covers only the replies it gave.", r.Model, r.Jain, r.ZeroConn)
+		fmt.Fprintf(b, " %s is not ranked: unfair in its typical repetition (median Jain %.2f, %d connection(s) without a reply): its latency covers only the replies it gave.", r.Model, r.Jain, r.ZeroConn)
 	}
 	if len(v.ranked) > 0 {
 		for _, r := range v.busy {
-			fmt.Fprintf(&b, " %s is not ranked: the machine disturbed most of its repetitions, even after re-runs.", r.Model)
+			fmt.Fprintf(b, " %s is not ranked: the machine disturbed most of its repetitions, even after re-runs.", r.Model)
 		}
 	}
 	for _, r := range v.failed {
-		fmt.Fprintf(&b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, r.firstFailure())
+		fmt.Fprintf(b, " %s is not ranked: %d of %d repetition(s) failed (%s).", r.Model, len(r.Failures), len(r.Failures)+r.Reps, r.firstFailure())
 	}
+}
+
+// caveats say what the figures of the ranked models rest on.
+func (v verdict) caveats(b *strings.Builder, s *results.Suite) {
 	var bound []string
 	for _, r := range v.ranked {
-		if r.note("generator-bound") != nil {
+		if r.note(results.CodeGeneratorBound) != nil {
 			bound = append(bound, r.Model)
 		}
 	}
 	switch {
 	case len(bound) > 0 && v.cpuRule:
-		fmt.Fprintf(&b, " Generator-bound: %s (the load generator was near its CPU limit, so replies/s are its ceiling, not the servers': ranked by server CPU per reply instead).", joinAnd(bound))
+		fmt.Fprintf(b, " Generator-bound: %s (the load generator was near its CPU limit, so replies/s are its ceiling, not the servers': ranked by server CPU per reply instead).", joinAnd(bound))
 	case len(bound) > 0:
-		fmt.Fprintf(&b, " Generator-bound: %s (the load generator was near its CPU limit: those figures may be its ceiling, not the server's).", joinAnd(bound))
+		fmt.Fprintf(b, " Generator-bound: %s (the load generator was near its CPU limit: those figures may be its ceiling, not the server's).", joinAnd(bound))
 	}
 	for _, r := range v.ranked {
 		if r.CPUShare.N > 0 && r.CPUShare.Median >= 90 && r.CPUPerRep.N > 0 && slices.ContainsFunc(s.Models, func(m results.ModelInfo) bool { return m.Name == r.Model && m.Mechanism == "busy-poll" }) {
-			fmt.Fprintf(&b, " %s keeps its core busy at any load (%.0f%% of its cores here): it never sleeps.", r.Model, r.CPUShare.Median)
+			fmt.Fprintf(b, " %s keeps its core busy at any load (%.0f%% of its cores here): it never sleeps.", r.Model, r.CPUShare.Median)
 		}
 	}
-	return b.String()
 }
 
 // lowestP99 names the ranked model whose p99 is told apart as lower than
