@@ -40,50 +40,52 @@ replies mismatched, connections were reset, no reply came).`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			out := args[0]
-			if _, err := os.Stat(out); err == nil && !force {
-				return usageErr("merge: %s exists; choose another name or add --force to replace it", out)
-			}
-			if err := checkOutputFile(out); err != nil {
-				return usageErr("merge: %v", err)
-			}
-			if err := waitForShards(args[1:], wait); err != nil {
-				return err
-			}
-			var runs []*results.Run
-			for _, p := range args[1:] {
-				r, err := results.ReadRunFile(p)
-				if err != nil {
-					return usageErr("merge: %v", err)
-				}
-				runs = append(runs, r)
-			}
-			merged, err := results.MergeShards(runs)
-			if errors.Is(err, results.ErrMerge) {
-				return usageErr("merge: %v", err)
-			}
-			if err != nil {
-				return err
-			}
-			if err := merged.WriteFile(out); err != nil {
-				return usageErr("merge: can't write %s: %v", out, err) // a path that can't be written: exit 2, as README says
-			}
-			if err := report.WriteRun(cmd.OutOrStdout(), merged); err != nil {
-				return err
-			}
-			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "merged %d shards into %s (largest start skew %s)\n", len(runs), out, report.Dur(merged.StartSkewNS)); err != nil {
-				return err
-			}
-			if merged.Failed() {
-				return &exitError{code: 1, err: fmt.Errorf("merge: the merged run failed: %s", strings.Join(results.Lines(merged.Failures), "; "))}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return merge(cmd, args[0], args[1:], force, wait) },
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace OUT.json if it exists")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for shard files not there yet (0: they must exist)")
 	return cmd
+}
+
+// merge merges shards into out (see newMergeCmd).
+func merge(cmd *cobra.Command, out string, shards []string, force bool, wait time.Duration) error {
+	if _, err := os.Stat(out); err == nil && !force {
+		return usageErr("merge: %s exists; choose another name or add --force to replace it", out)
+	}
+	if err := checkOutputFile(out); err != nil {
+		return usageErr("merge: %v", err)
+	}
+	if err := waitForShards(shards, wait); err != nil {
+		return err
+	}
+	var runs []*results.Run
+	for _, p := range shards {
+		r, err := results.ReadRunFile(p)
+		if err != nil {
+			return usageErr("merge: %v", err)
+		}
+		runs = append(runs, r)
+	}
+	merged, err := results.MergeShards(runs)
+	if errors.Is(err, results.ErrMerge) {
+		return usageErr("merge: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := merged.WriteFile(out); err != nil {
+		return usageErr("merge: can't write %s: %v", out, err) // a path that can't be written: exit 2, as README says
+	}
+	if err := report.WriteRun(cmd.OutOrStdout(), merged); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "merged %d shards into %s (largest start skew %s)\n", len(runs), out, report.Dur(merged.StartSkewNS)); err != nil {
+		return err
+	}
+	if merged.Failed() {
+		return &exitError{code: 1, err: fmt.Errorf("merge: the merged run failed: %s", strings.Join(results.Lines(merged.Failures), "; "))}
+	}
+	return nil
 }
 
 // waitForShards waits until every shard file exists, up to d: a shard's

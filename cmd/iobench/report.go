@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 
@@ -37,28 +38,9 @@ their settings or machines differ, the report says so and shows each one's.`,
 					return usageErr("report: --out %s already holds a results.json (a measured run?); choose a new folder or add --force to replace it", out)
 				}
 			}
-			var suites []*results.Suite
-			var seen []os.FileInfo
-			for _, p := range args {
-				// The same suite twice would count its repetitions twice.
-				if fi, err := os.Stat(p); err == nil {
-					if fi.IsDir() {
-						fi, _ = os.Stat(filepath.Join(p, "results.json"))
-					}
-					for _, was := range seen {
-						if fi != nil && os.SameFile(was, fi) {
-							return usageErr("report: %s is given twice: its repetitions would count twice", p)
-						}
-					}
-					if fi != nil {
-						seen = append(seen, fi)
-					}
-				}
-				s, err := results.ReadSuite(p)
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				suites = append(suites, s)
+			suites, err := readSuites(args)
+			if err != nil {
+				return err
 			}
 			s := results.Merge(suites...)
 			var charts []report.Chart
@@ -71,20 +53,7 @@ their settings or machines differ, the report says so and shows each one's.`,
 					return err
 				}
 			}
-			w := cmd.OutOrStdout()
-			switch format {
-			case "table":
-				return report.WriteTerminal(w, s, wide)
-			case "md":
-				return report.WriteMarkdown(w, s, charts)
-			case "csv":
-				return report.WriteCSV(w, s)
-			case "benchfmt":
-				return report.WriteBenchfmt(w, s)
-			case "json":
-				return report.WriteJSON(w, s)
-			}
-			return nil
+			return writeReport(cmd.OutOrStdout(), s, charts, format, wide)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", report.OrList(report.ReportFormats)+" (the tables with intervals, notes and readings), printed on stdout")
@@ -92,6 +61,49 @@ their settings or machines differ, the report says so and shows each one's.`,
 	cmd.Flags().BoolVar(&wide, "wide", false, "table: every column, each figure with its interval (the default fits 120 columns)")
 	cmd.Flags().BoolVar(&force, "force", false, "write into --out even if it already holds a results.json (replacing it)")
 	return cmd
+}
+
+// readSuites reads each suite given, refusing one given twice: its
+// repetitions would count twice.
+func readSuites(paths []string) ([]*results.Suite, error) {
+	var suites []*results.Suite
+	var seen []os.FileInfo
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			if fi.IsDir() {
+				fi, _ = os.Stat(filepath.Join(p, "results.json"))
+			}
+			for _, was := range seen {
+				if fi != nil && os.SameFile(was, fi) {
+					return nil, usageErr("report: %s is given twice: its repetitions would count twice", p)
+				}
+			}
+			if fi != nil {
+				seen = append(seen, fi)
+			}
+		}
+		s, err := results.ReadSuite(p)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		suites = append(suites, s)
+	}
+	return suites, nil
+}
+
+// writeReport writes s in format (report.ReportFormats) to w.
+func writeReport(w io.Writer, s *results.Suite, charts []report.Chart, format string, wide bool) error {
+	switch format {
+	case "md":
+		return report.WriteMarkdown(w, s, charts)
+	case "csv":
+		return report.WriteCSV(w, s)
+	case "benchfmt":
+		return report.WriteBenchfmt(w, s)
+	case "json":
+		return report.WriteJSON(w, s)
+	}
+	return report.WriteTerminal(w, s, wide)
 }
 
 func writeBenchfmt(path string, s *results.Suite) error {
