@@ -61,47 +61,9 @@ with the real port when --addr asks for port 0. Notices go to stderr.`,
 }
 
 func serve(cmd *cobra.Command, f serveFlags) error {
-	names := strings.Join(servers.AvailableNames(), ", ")
-	if f.model == "" {
-		return usageErr("serve: --model is required (available here: %s)", names)
-	}
-	work, err := servers.ParseWork(f.work)
+	spec, err := f.check(cmd)
 	if err != nil {
-		return usageErr("%v", err)
-	}
-	if f.cfg.Loops < 1 {
-		return usageErr("serve: --loops must be at least 1")
-	}
-	if f.cfg.Workers < 0 {
-		return usageErr("serve: --workers must not be negative")
-	}
-	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads < 1 {
-		return usageErr("serve: --max-threads %d: want at least 1 (leave it out for the default, %d)", f.cfg.MaxThreads, servers.DefaultMaxThreads)
-	}
-	if f.cfg.MaxMsg < 1 {
-		return usageErr("serve: --max-msg must be at least 1 byte")
-	}
-	f.cfg.Work = work
-	if f.cfg.Recv, err = servers.ParseRecvMode(f.recv); err != nil {
-		return usageErr("serve: --recv: %v", err)
-	}
-	// --model may spell a variant (epoll:loops=4): its settings, or the
-	// flags', never both.
-	spec, err := servers.ParseSpec(f.model)
-	if err != nil {
-		return usageErr("serve: --model: %v", err)
-	}
-	if spec.IsVariant() {
-		for _, name := range []string{"loops", "edge", "workers", "recv", "buf-ring", "max-threads"} {
-			if cmd.Flags().Changed(name) {
-				return usageErr("serve: --model %s and --%s: give the settings one way", f.model, name)
-			}
-		}
-		f.cfg.Settings = spec.Settings
-	}
-	spec = servers.Spec{Model: spec.Model, Settings: f.cfg.Settings}
-	if err := spec.Check(); err != nil {
-		return usageErr("serve: %v", err)
+		return err
 	}
 	stderr := cmd.ErrOrStderr()
 	f.cfg.Logf = func(format string, args ...any) {
@@ -128,10 +90,14 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	}
 	serveErr := srv.Serve(ctx)
 	closeErr := srv.Close()
-	st := srv.Stats()
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), serveproto.StatsLine(st)); err != nil {
-		closeErr = errors.Join(closeErr, err)
-	}
+	closeErr = errors.Join(closeErr, sayStopped(cmd.OutOrStdout(), stderr, srv.Stats()))
+	return errors.Join(serveErr, closeErr)
+}
+
+// sayStopped writes the stop line the runner reads (stdout) and the
+// person's account of it (stderr).
+func sayStopped(stdout, stderr io.Writer, st servers.Stats) error {
+	_, err := fmt.Fprintln(stdout, serveproto.StatsLine(st))
 	fmt.Fprintf(stderr, "iobench serve: stopped: connections served %d, refused %d", st.Accepted, st.Refused)
 	if st.PeakThreads > 0 {
 		fmt.Fprintf(stderr, ", peak %d connection threads", st.PeakThreads)
@@ -140,5 +106,54 @@ func serve(cmd *cobra.Command, f serveFlags) error {
 	for reason, n := range st.Refusals {
 		fmt.Fprintf(stderr, "iobench serve: refused %d: %s\n", n, reason)
 	}
-	return errors.Join(serveErr, closeErr)
+	return err
+}
+
+// check reads serve's flags into f.cfg and the variant to serve, each
+// refused with one line naming the flag.
+func (f *serveFlags) check(cmd *cobra.Command) (servers.Spec, error) {
+	var spec servers.Spec
+	names := strings.Join(servers.AvailableNames(), ", ")
+	if f.model == "" {
+		return spec, usageErr("serve: --model is required (available here: %s)", names)
+	}
+	work, err := servers.ParseWork(f.work)
+	if err != nil {
+		return spec, usageErr("%v", err)
+	}
+	if f.cfg.Loops < 1 {
+		return spec, usageErr("serve: --loops must be at least 1")
+	}
+	if f.cfg.Workers < 0 {
+		return spec, usageErr("serve: --workers must not be negative")
+	}
+	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads < 1 {
+		return spec, usageErr("serve: --max-threads %d: want at least 1 (leave it out for the default, %d)", f.cfg.MaxThreads, servers.DefaultMaxThreads)
+	}
+	if f.cfg.MaxMsg < 1 {
+		return spec, usageErr("serve: --max-msg must be at least 1 byte")
+	}
+	f.cfg.Work = work
+	if f.cfg.Recv, err = servers.ParseRecvMode(f.recv); err != nil {
+		return spec, usageErr("serve: --recv: %v", err)
+	}
+	// --model may spell a variant (epoll:loops=4): its settings, or the
+	// flags', never both.
+	spec, err = servers.ParseSpec(f.model)
+	if err != nil {
+		return spec, usageErr("serve: --model: %v", err)
+	}
+	if spec.IsVariant() {
+		for _, name := range []string{"loops", "edge", "workers", "recv", "buf-ring", "max-threads"} {
+			if cmd.Flags().Changed(name) {
+				return spec, usageErr("serve: --model %s and --%s: give the settings one way", f.model, name)
+			}
+		}
+		f.cfg.Settings = spec.Settings
+	}
+	spec = servers.Spec{Model: spec.Model, Settings: f.cfg.Settings}
+	if err := spec.Check(); err != nil {
+		return spec, usageErr("serve: %v", err)
+	}
+	return spec, nil
 }
