@@ -71,38 +71,8 @@ The image (--image, default iobench:latest) is the one make image builds
 
 func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 	startAt := f.load.startAt // load's --start-at: the instant itself, instead of --start-in
-	var given []string
-	var control string
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		given = append(given, fl.Name)
-		if strings.ContainsFunc(fl.Value.String(), unicode.IsControl) && control == "" {
-			control = fl.Name
-		}
-	})
-	// A manifest is YAML: a newline in a value would add keys of its own.
-	if control != "" {
-		return usageErr("k8s: --%s holds a control character (a newline?): refused, it would write YAML of its own", control)
-	}
-	if !imageRef.MatchString(f.image) {
-		return usageErr("k8s: --image %q: want an image reference such as registry.example.com/iobench:1.2 (letters, digits, . _ - / : @)", f.image)
-	}
-	if !quantity.MatchString(f.storage) {
-		return usageErr("k8s: --storage %q: want a Kubernetes quantity such as 1Gi or 500Mi", f.storage)
-	}
-	if f.class != "" && !dnsName.MatchString(f.class) {
-		return usageErr("k8s: --storage-class %q: want a storage class name (lower-case letters, digits, - and .)", f.class)
-	}
-	switch f.pull {
-	case "IfNotPresent", "Always", "Never":
-	default:
-		return usageErr("k8s: --pull-policy %q: want IfNotPresent, Always or Never", f.pull)
-	}
-	for _, name := range given {
-		for _, owned := range k8sOwned {
-			if name == owned && name != "start-at" {
-				return usageErr("k8s: --%s is set by the manifest for every shard; leave it out", name)
-			}
-		}
+	if err := f.checkManifestFlags(cmd); err != nil {
+		return err
 	}
 	switch {
 	case f.shards < 1:
@@ -150,6 +120,47 @@ func k8s(cmd *cobra.Command, f k8sFlags, now time.Time) error {
 		N: f.shards, Image: f.image, Storage: f.storage, Class: f.class, Pull: f.pull, StartAt: start.Format(time.RFC3339),
 		LoadArgs: args, MergeWait: f.mergeWait.String(), Command: "iobench k8s " + strings.Join(quoteAll(all), " "),
 	})
+}
+
+// checkManifestFlags refuses what would write YAML of its own or what
+// Kubernetes would refuse: control characters in any flag, an image,
+// storage, storage class or pull policy of the wrong syntax, and the load
+// flags the manifest sets itself.
+func (f k8sFlags) checkManifestFlags(cmd *cobra.Command) error {
+	var given []string
+	var control string
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		given = append(given, fl.Name)
+		if strings.ContainsFunc(fl.Value.String(), unicode.IsControl) && control == "" {
+			control = fl.Name
+		}
+	})
+	// A manifest is YAML: a newline in a value would add keys of its own.
+	if control != "" {
+		return usageErr("k8s: --%s holds a control character (a newline?): refused, it would write YAML of its own", control)
+	}
+	if !imageRef.MatchString(f.image) {
+		return usageErr("k8s: --image %q: want an image reference such as registry.example.com/iobench:1.2 (letters, digits, . _ - / : @)", f.image)
+	}
+	if !quantity.MatchString(f.storage) {
+		return usageErr("k8s: --storage %q: want a Kubernetes quantity such as 1Gi or 500Mi", f.storage)
+	}
+	if f.class != "" && !dnsName.MatchString(f.class) {
+		return usageErr("k8s: --storage-class %q: want a storage class name (lower-case letters, digits, - and .)", f.class)
+	}
+	switch f.pull {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		return usageErr("k8s: --pull-policy %q: want IfNotPresent, Always or Never", f.pull)
+	}
+	for _, name := range given {
+		for _, owned := range k8sOwned {
+			if name == owned && name != "start-at" {
+				return usageErr("k8s: --%s is set by the manifest for every shard; leave it out", name)
+			}
+		}
+	}
+	return nil
 }
 
 // imageRef and quantity are what --image and --storage may hold: an
