@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -82,37 +83,9 @@ func readToken(file string) (string, error) {
 }
 
 func runAgent(cmd *cobra.Command, f agentFlags) error {
-	host, _, err := net.SplitHostPort(f.listen)
-	ip := net.ParseIP(host)
-	if err != nil || (host != "" && ip == nil) {
-		return usageErr("agent: --listen %q: want IP:PORT, e.g. 127.0.0.1:7700", f.listen)
-	}
-	token, err := readToken(f.tokenFile)
+	token, tlsCfg, err := f.check(cmd.ErrOrStderr())
 	if err != nil {
-		return usageErr("agent: --token-file: %v", err)
-	}
-	if token == "" && (ip == nil || !ip.IsLoopback()) {
-		return usageErr("agent: listening on %s (not loopback) needs a token: --token-file F or %s", f.listen, tokenEnv)
-	}
-	if token != "" && len(token) < agent.MinTokenLen {
-		return usageErr("agent: the token is %d bytes: want at least %d (e.g. head -c 24 /dev/urandom | base64)", len(token), agent.MinTokenLen)
-	}
-	if f.lease < agent.MinLease {
-		return usageErr("agent: --lease %v: want at least %v (the runner renews a third of the way through, at most every 100ms)", f.lease, agent.MinLease)
-	}
-	if ip != nil && ip.IsUnspecified() {
-		fmt.Fprintf(cmd.ErrOrStderr(), "iobench agent: listening on every interface (%s); its model servers bind the address each runner reached\n", f.listen)
-	}
-	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return usageErr("agent: give both --tls-cert and --tls-key, or neither")
-	}
-	var tlsCfg *tls.Config
-	if f.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
-		if err != nil {
-			return usageErr("agent: %v", err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -157,4 +130,41 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 		return nil
 	}
 	return fmt.Errorf("agent: %w", err)
+}
+
+// check reads the agent's flags: the address, the token (required off
+// loopback, long enough), the lease and TLS; each refused with one line.
+func (f agentFlags) check(stderr io.Writer) (token string, tlsCfg *tls.Config, err error) {
+	host, _, err := net.SplitHostPort(f.listen)
+	ip := net.ParseIP(host)
+	if err != nil || (host != "" && ip == nil) {
+		return "", nil, usageErr("agent: --listen %q: want IP:PORT, e.g. 127.0.0.1:7700", f.listen)
+	}
+	token, err = readToken(f.tokenFile)
+	if err != nil {
+		return "", nil, usageErr("agent: --token-file: %v", err)
+	}
+	if token == "" && (ip == nil || !ip.IsLoopback()) {
+		return "", nil, usageErr("agent: listening on %s (not loopback) needs a token: --token-file F or %s", f.listen, tokenEnv)
+	}
+	if token != "" && len(token) < agent.MinTokenLen {
+		return "", nil, usageErr("agent: the token is %d bytes: want at least %d (e.g. head -c 24 /dev/urandom | base64)", len(token), agent.MinTokenLen)
+	}
+	if f.lease < agent.MinLease {
+		return "", nil, usageErr("agent: --lease %v: want at least %v (the runner renews a third of the way through, at most every 100ms)", f.lease, agent.MinLease)
+	}
+	if ip != nil && ip.IsUnspecified() {
+		fmt.Fprintf(stderr, "iobench agent: listening on every interface (%s); its model servers bind the address each runner reached\n", f.listen)
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return "", nil, usageErr("agent: give both --tls-cert and --tls-key, or neither")
+	}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return "", nil, usageErr("agent: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return token, tlsCfg, nil
 }
