@@ -30,9 +30,6 @@ func newListCmd() *cobra.Command {
 	return cmd
 }
 
-// listWidth is where list's prose wraps: a terminal's width.
-const listWidth = 100
-
 // listText writes a narrow table (a row per model: is it here, and how
 // to choose its variants), then what each model does, wrapped.
 func listText(w io.Writer) error {
@@ -54,34 +51,13 @@ func listText(w io.Writer) error {
 		if !a.Available {
 			text += ". Not here: " + a.Why
 		}
-		wrapTo(&notes, text, listWidth, "    ")
+		notes.WriteString(report.Fold(text, "    ")[len("    "):]) // the first line unindented
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
 	_, err := io.WriteString(w, "Settings are chosen per model in --models, e.g. --models epoll:edge:loops=2,poll:loops=2.\n\n"+notes.String())
 	return err
-}
-
-// wrapTo writes text to b as lines of at most width runes, breaking at
-// spaces, the lines after the first indented.
-func wrapTo(b *strings.Builder, text string, width int, indent string) {
-	line := ""
-	for _, word := range strings.Fields(text) {
-		if line != "" && len([]rune(line))+1+len([]rune(word)) > width {
-			b.WriteString(line + "\n")
-			line = indent + word
-			continue
-		}
-		if line == "" {
-			line = word
-		} else {
-			line += " " + word
-		}
-	}
-	if line != "" {
-		b.WriteString(line + "\n")
-	}
 }
 
 // listJSON writes every model with whether it runs here, and why not.
