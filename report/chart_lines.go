@@ -63,48 +63,17 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		highest = math.Max(highest, hi)
 	}
 	for k, model := range models {
-		st := styleOf(model)
 		// Models at the same count sit side by side (a few percent apart
 		// on the log axis), so that their error bars do not overlap.
 		dodge := math.Pow(1.04, float64(k)-float64(len(models)-1)/2)
 		pts, unfair, flagged := modelPoints(f, model, dodge, logY, value, seen)
-		if len(flagged) > 0 {
-			ring, err := plotter.NewScatter(flagged)
-			if err != nil {
-				return false, err
-			}
-			ring.Color, ring.Shape, ring.Radius = st.color, draw.RingGlyph{}, vg.Points(7)
-			p.Add(ring)
-			anyFlagged = true
+		d, err := addModel(p, model, pts, unfair, flagged)
+		if err != nil {
+			return false, err
 		}
-		if len(pts.XYs) > 0 {
-			line, points, err := plotter.NewLinePoints(pts.XYs)
-			if err != nil {
-				return false, err
-			}
-			line.Color, line.Dashes = st.color, st.dashes
-			points.Color, points.Shape = st.color, st.glyph
-			bars, err := plotter.NewYErrorBars(pts)
-			if err != nil {
-				return false, err
-			}
-			bars.Color = st.color
-			p.Add(line, points, bars)
-			p.Legend.Add(model, line, points)
-			drawn = true
-		}
-		if len(unfair) > 0 {
-			sc, err := plotter.NewScatter(unfair)
-			if err != nil {
-				return false, err
-			}
-			sc.Color, sc.Shape, sc.Radius = st.color, draw.CrossGlyph{}, vg.Points(5)
-			p.Add(sc)
-			if len(pts.XYs) == 0 {
-				p.Legend.Add(model+" (unfair only)", sc)
-			}
-			anyUnfair, drawn = true, true
-		}
+		drawn = drawn || d
+		anyUnfair = anyUnfair || len(unfair) > 0
+		anyFlagged = anyFlagged || len(flagged) > 0
 	}
 	if !drawn {
 		return false, nil
@@ -121,6 +90,50 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		p.Y.Min = 0 // differences read honestly against zero
 	}
 	return true, save(p, path)
+}
+
+// addModel draws one model's points on p: its line through the fair
+// points with their intervals, crosses at unfair ones, rings around
+// flagged ones; drawn says whether anything was.
+func addModel(p *plot.Plot, model string, pts errPoints, unfair, flagged plotter.XYs) (drawn bool, err error) {
+	st := styleOf(model)
+	if len(flagged) > 0 {
+		ring, err := plotter.NewScatter(flagged)
+		if err != nil {
+			return false, err
+		}
+		ring.Color, ring.Shape, ring.Radius = st.color, draw.RingGlyph{}, vg.Points(7)
+		p.Add(ring)
+	}
+	if len(pts.XYs) > 0 {
+		line, points, err := plotter.NewLinePoints(pts.XYs)
+		if err != nil {
+			return false, err
+		}
+		line.Color, line.Dashes = st.color, st.dashes
+		points.Color, points.Shape = st.color, st.glyph
+		bars, err := plotter.NewYErrorBars(pts)
+		if err != nil {
+			return false, err
+		}
+		bars.Color = st.color
+		p.Add(line, points, bars)
+		p.Legend.Add(model, line, points)
+		drawn = true
+	}
+	if len(unfair) > 0 {
+		sc, err := plotter.NewScatter(unfair)
+		if err != nil {
+			return false, err
+		}
+		sc.Color, sc.Shape, sc.Radius = st.color, draw.CrossGlyph{}, vg.Points(5)
+		p.Add(sc)
+		if len(pts.XYs) == 0 {
+			p.Legend.Add(model+" (unfair only)", sc)
+		}
+		drawn = true
+	}
+	return drawn, nil
 }
 
 // flag says why a row's figures need the table's notes beside them on a
