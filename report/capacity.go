@@ -337,22 +337,8 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 		points.Color, points.Shape = stl.color, stl.glyph
 		p.Add(points)
 		p.Legend.Add(c.Model, points)
-		if c.Knee.Median > 0 {
-			var at plotter.XYs
-			for _, st := range steps {
-				if st.Held && st.Rate == c.Knees[len(c.Knees)/2] {
-					at = append(at, plotter.XY{X: st.Rate, Y: y(st)})
-					break
-				}
-			}
-			if len(at) > 0 && (!logY || at[0].Y > 0) {
-				k, err := plotter.NewScatter(at)
-				if err != nil {
-					return false, err
-				}
-				k.Color, k.Shape, k.Radius = stl.color, draw.RingGlyph{}, vg.Points(7)
-				p.Add(k)
-			}
+		if err := addKnee(p, c, steps, logY, y); err != nil {
+			return false, err
 		}
 		drawn = true
 	}
@@ -374,14 +360,45 @@ func stepChart(path, title, ylabel string, logY bool, s *results.Suite, n int, y
 		p.Y.Min = 0
 	}
 	p.Legend.Add("◯ knee (median search)")
-	xlo, xhi := math.Inf(1), 0.0
+	p.X.Min, p.X.Max = offeredRange(s, n)
+	return true, save(p, path)
+}
+
+// addKnee rings the step of c's median knee on p.
+func addKnee(p *plot.Plot, c results.Capacity, steps []results.Step, logY bool, y func(results.Step) float64) error {
+	if c.Knee.Median <= 0 {
+		return nil
+	}
+	var at plotter.XYs
+	for _, st := range steps {
+		if st.Held && st.Rate == c.Knees[len(c.Knees)/2] {
+			at = append(at, plotter.XY{X: st.Rate, Y: y(st)})
+			break
+		}
+	}
+	if len(at) == 0 || logY && at[0].Y <= 0 {
+		return nil
+	}
+	k, err := plotter.NewScatter(at)
+	if err != nil {
+		return err
+	}
+	stl := styleOf(c.Model)
+	k.Color, k.Shape, k.Radius = stl.color, draw.RingGlyph{}, vg.Points(7)
+	p.Add(k)
+	return nil
+}
+
+// offeredRange is the x axis of the capacity charts at n connections:
+// the offered rates of every step, with a margin.
+func offeredRange(s *results.Suite, n int) (lo, hi float64) {
+	lo, hi = math.Inf(1), 0.0
 	for _, c := range s.Capacity {
 		for _, st := range c.Steps {
 			if c.Scenario.Conns == n && st.Rate > 0 {
-				xlo, xhi = math.Min(xlo, st.Rate), math.Max(xhi, st.Rate)
+				lo, hi = math.Min(lo, st.Rate), math.Max(hi, st.Rate)
 			}
 		}
 	}
-	p.X.Min, p.X.Max = xlo/1.2, xhi*1.2
-	return true, save(p, path)
+	return lo / 1.2, hi * 1.2
 }
