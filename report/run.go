@@ -18,20 +18,7 @@ import (
 // and failures.
 func WriteRun(w io.Writer, r *results.Run) error {
 	c := r.Config
-	size := fmt.Sprintf("%d B", c.SizeMin)
-	if c.SizeMax > c.SizeMin {
-		size = fmt.Sprintf("%d-%d B", c.SizeMin, c.SizeMax)
-	}
-	load := fmt.Sprintf("%s, %d conns, %s", c.Mode, c.Conns, size)
-	if c.Mode != "stream" && c.Depth > 1 {
-		load += fmt.Sprintf(", %d in flight per conn", c.Depth)
-	}
-	if c.Rate > 0 {
-		load += fmt.Sprintf(", target %s msg/s", Count(c.Rate))
-	}
-	if c.IdleConns > 0 {
-		load += fmt.Sprintf(", +%d idle", c.IdleConns)
-	}
+	load := loadText(c)
 	measured := fmt.Sprintf("%s after %s warmup (engine %s, %s)", Dur(r.MeasuredNS), Dur(c.WarmupNS), c.Engine, fmt.Sprintf("%d %s%s", c.Workers, plural(c.Workers, "worker", "workers"), workerShares(r)))
 	if r.Interrupted && r.MeasuredNS == 0 {
 		measured = "nothing: interrupted before the warmup ended"
@@ -55,14 +42,7 @@ func WriteRun(w io.Writer, r *results.Run) error {
 			Count(r.Rate.Target), Count(r.ThroughputPerSec), 100*r.ThroughputPerSec/r.Rate.Target, Count(r.Rate.Achieved), r.Rate.BacklogMax, r.Rate.BacklogEnd, r.Rate.Unfinished)},
 			[2]string{"generator late", Pcts(r.Rate.Lateness) + " (its own: sent after due, not the server's)"})
 	}
-	cn := r.Connections
-	conns := fmt.Sprintf("%d requested, %d established, %d failed, %d closed by server", cn.Requested, cn.Established, cn.Failed, cn.ClosedByPeer)
-	if len(cn.FailedBy) > 0 {
-		conns += " (" + joinCounts(cn.FailedBy) + ")"
-	}
-	if cn.IdleRequested > 0 {
-		conns += fmt.Sprintf("; idle: %d of %d up, %d closed by server", cn.IdleEstablished, cn.IdleRequested, cn.IdleClosed)
-	}
+	conns := connectionsText(r.Connections)
 	f := r.Fairness
 	rows = append(rows,
 		[2]string{"connect", Pcts(r.ConnectNS)},
@@ -90,6 +70,40 @@ func WriteRun(w io.Writer, r *results.Run) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// loadText is the load a run was asked for, in one line.
+func loadText(c results.RunConfig) string {
+	size := fmt.Sprintf("%d B", c.SizeMin)
+	if c.SizeMax > c.SizeMin {
+		size = fmt.Sprintf("%d-%d B", c.SizeMin, c.SizeMax)
+	}
+	load := fmt.Sprintf("%s, %d conns, %s", c.Mode, c.Conns, size)
+	if c.Mode != "stream" && c.Depth > 1 {
+		load += fmt.Sprintf(", %d in flight per conn", c.Depth)
+	}
+	if c.Rate > 0 {
+		load += fmt.Sprintf(", target %s msg/s", Count(c.Rate))
+	}
+	if c.IdleConns > 0 {
+		load += fmt.Sprintf(", +%d idle", c.IdleConns)
+	}
+	return load
+}
+
+// connectionsText is a run's connections in one line.
+func connectionsText(cn results.Connections) string {
+	conns := fmt.Sprintf("%d requested, %d established, %d failed, %d closed by server", cn.Requested, cn.Established, cn.Failed, cn.ClosedByPeer)
+	if len(cn.FailedBy) > 0 {
+		conns += " (" + joinCounts(cn.FailedBy) + ")"
+	}
+	if cn.IdleRequested > 0 {
+		conns += fmt.Sprintf("; idle: %d of %d up, %d closed by server", cn.IdleEstablished, cn.IdleRequested, cn.IdleClosed)
+	}
+	if cn.ListenOverflows > 0 {
+		conns += fmt.Sprintf("; this host's accept queues overflowed %d times", cn.ListenOverflows)
+	}
+	return conns
 }
 
 // workerShares is each worker's share of the replies (", replies
