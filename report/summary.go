@@ -87,28 +87,7 @@ func summaryLine(t Table) string {
 		parts = append(parts, "ranked by server CPU per reply: the generator was the ceiling")
 	}
 	if v.decidable && len(v.ranked) > 1 {
-		lead := v.ranked[0]
-		if len(v.unsettled) > 0 {
-			parts = append(parts, "not told apart from "+lead.Model+" but further than the threshold: "+joinAnd(modelNames(v.unsettled)))
-		}
-		var lower, collapsed []string
-		for _, r := range v.below {
-			f := fmt.Sprintf("%s %s", r.Model, v.fewer(v.better(lead, r)))
-			if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
-				collapsed = append(collapsed, f)
-			} else {
-				lower = append(lower, f)
-			}
-		}
-		if len(lower) > 0 {
-			parts = append(parts, "below: "+strings.Join(lower, ", "))
-		}
-		if len(collapsed) > 0 {
-			parts = append(parts, "collapsed: "+strings.Join(collapsed, ", "))
-		}
-		if l := v.cpuLine(); l != "" {
-			parts = append(parts, l)
-		}
+		parts = append(parts, v.placings()...)
 	}
 	for _, r := range v.busy {
 		if len(v.ranked) > 0 || len(v.failed) > 0 || len(v.unfair) > 0 {
@@ -131,6 +110,35 @@ func summaryLine(t Table) string {
 		parts = append(parts, joinAnd(skipped)+" skipped")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// placings are the summary's parts placing the other ranked models
+// against the leader.
+func (v verdict) placings() []string {
+	var parts []string
+	lead := v.ranked[0]
+	if len(v.unsettled) > 0 {
+		parts = append(parts, "not told apart from "+lead.Model+" but further than the threshold: "+joinAnd(modelNames(v.unsettled)))
+	}
+	var lower, collapsed []string
+	for _, r := range v.below {
+		f := fmt.Sprintf("%s %s", r.Model, v.fewer(v.better(lead, r)))
+		if !v.cpuRule && r.Throughput.Median*collapseFactor < lead.Throughput.Median {
+			collapsed = append(collapsed, f)
+		} else {
+			lower = append(lower, f)
+		}
+	}
+	if len(lower) > 0 {
+		parts = append(parts, "below: "+strings.Join(lower, ", "))
+	}
+	if len(collapsed) > 0 {
+		parts = append(parts, "collapsed: "+strings.Join(collapsed, ", "))
+	}
+	if l := v.cpuLine(); l != "" {
+		parts = append(parts, l)
+	}
+	return parts
 }
 
 // familyTitle names a scenario family: everything but the connection count.
