@@ -53,16 +53,7 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 		}
 		b.WriteString("\n" + t.Reading + "\n")
 	}
-	if len(s.Models) > 0 {
-		b.WriteString("\n## Models\n\n| model | mechanism | how it works |\n|---|---|---|\n")
-		for _, m := range s.Models {
-			how := m.Summary
-			if m.Impl != "" {
-				how += "; this build: " + m.Impl
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", m.Name, m.Mechanism, mdEscape(how))
-		}
-	}
+	writeModels(&b, s)
 	writeCalls(&b, tables)
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")
@@ -84,6 +75,20 @@ func WriteMarkdown(w io.Writer, s *results.Suite, charts []Chart) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeModels is the report's table of the models measured.
+func writeModels(b *strings.Builder, s *results.Suite) {
+	if len(s.Models) > 0 {
+		b.WriteString("\n## Models\n\n| model | mechanism | how it works |\n|---|---|---|\n")
+		for _, m := range s.Models {
+			how := m.Summary
+			if m.Impl != "" {
+				how += "; this build: " + m.Impl
+			}
+			fmt.Fprintf(b, "| %s | %s | %s |\n", m.Name, m.Mechanism, mdEscape(how))
+		}
+	}
 }
 
 // writeSettings is the environment table, or one per source suite when
