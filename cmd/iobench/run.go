@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -150,52 +151,18 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 		return usageErr("run: --benchfmt: %v", err)
 	}
 	stderr := cmd.ErrOrStderr()
-	cells, took := estimate(cfg)
-	var searching time.Duration
-	if cc := cfg.Capacity; cc != nil {
-		searching = cc.Estimate(len(cfg.Models), len(cc.Conns)*max(1, len(cfg.ServerCores))*len(cfg.Sizes)*len(cfg.Works), cellOverhead)
-	}
-	if cells == 0 {
-		return usageErr("run: every cell would be skipped (%s); nothing to measure", firstSkip(cfg))
-	}
-	out, err := f.outDir()
+	out, err := f.announce(stderr, cfg)
 	if err != nil {
 		return err
-	}
-	if a := cfg.Auto; a != nil {
-		perRep := took / time.Duration(cfg.Repeat)
-		fmt.Fprintf(stderr, "iobench run: %d to %d cells (%d to %d repetitions, until the verdicts hold), about %s to %s; writing %s\n",
-			cells/cfg.Repeat*a.Min, cells, a.Min, cfg.Repeat, (perRep * time.Duration(a.Min)).Round(time.Second), took.Round(time.Second), out)
-	} else {
-		fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
-	}
-	if searching > 0 {
-		fmt.Fprintf(stderr, "iobench run: then capacity at %s, %d search(es) per model at %s conns: about %s more\n",
-			cfg.Capacity.SLO, cfg.Capacity.Searches, strings.Trim(fmt.Sprint(cfg.Capacity.Conns), "[]"), searching.Round(time.Second))
 	}
 	resultsPath := filepath.Join(out, "results.json")
 	var checkpointErr error
 	cfg.Checkpoint = func(s *results.Suite) { checkpointErr = s.WriteFile(resultsPath) }
-	var bar *progressbar.ProgressBar
-	if isTerminal(stderr) && !f.quiet {
-		cfg.Progress = func(done, total int, c results.Cell) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetWidth(20),
-					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowDescriptionAtLineEnd())
-			}
-			if c.Model != "" {
-				bar.Describe(fmt.Sprintf("%s, %d conns, %d B", c.Model, c.Conns, c.Size))
-			}
-			bar.Set(done)
-		}
-	}
-
+	clearBar := progress(stderr, f.quiet, &cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	suite, err := matrix.Run(ctx, cfg)
-	if bar != nil {
-		bar.Clear()
-	}
+	clearBar()
 	if err != nil {
 		return err
 	}
@@ -211,6 +178,59 @@ func runMatrix(cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	return runStatus(suite)
+}
+
+// announce makes the output folder and says what the run will measure
+// and about how long it will take.
+func (f *runFlags) announce(stderr io.Writer, cfg matrix.Config) (out string, err error) {
+	cells, took := estimate(cfg)
+	var searching time.Duration
+	if cc := cfg.Capacity; cc != nil {
+		searching = cc.Estimate(len(cfg.Models), len(cc.Conns)*max(1, len(cfg.ServerCores))*len(cfg.Sizes)*len(cfg.Works), cellOverhead)
+	}
+	if cells == 0 {
+		return "", usageErr("run: every cell would be skipped (%s); nothing to measure", firstSkip(cfg))
+	}
+	if out, err = f.outDir(); err != nil {
+		return "", err
+	}
+	if a := cfg.Auto; a != nil {
+		perRep := took / time.Duration(cfg.Repeat)
+		fmt.Fprintf(stderr, "iobench run: %d to %d cells (%d to %d repetitions, until the verdicts hold), about %s to %s; writing %s\n",
+			cells/cfg.Repeat*a.Min, cells, a.Min, cfg.Repeat, (perRep * time.Duration(a.Min)).Round(time.Second), took.Round(time.Second), out)
+	} else {
+		fmt.Fprintf(stderr, "iobench run: %d cells (%d repetition(s)), about %s; writing %s\n", cells, cfg.Repeat, took.Round(time.Second), out)
+	}
+	if searching > 0 {
+		fmt.Fprintf(stderr, "iobench run: then capacity at %s, %d search(es) per model at %s conns: about %s more\n",
+			cfg.Capacity.SLO, cfg.Capacity.Searches, strings.Trim(fmt.Sprint(cfg.Capacity.Conns), "[]"), searching.Round(time.Second))
+	}
+	return out, nil
+}
+
+// progress shows a progress bar on a terminal (not with --quiet) as the
+// cells report; clear takes it off the screen.
+func progress(stderr io.Writer, quiet bool, cfg *matrix.Config) (clear func()) {
+	var bar *progressbar.ProgressBar
+	clear = func() {
+		if bar != nil {
+			bar.Clear()
+		}
+	}
+	if !isTerminal(stderr) || quiet {
+		return clear
+	}
+	cfg.Progress = func(done, total int, c results.Cell) {
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetWidth(20),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowDescriptionAtLineEnd())
+		}
+		if c.Model != "" {
+			bar.Describe(fmt.Sprintf("%s, %d conns, %d B", c.Model, c.Conns, c.Size))
+		}
+		bar.Set(done)
+	}
+	return clear
 }
 
 // runStatus is the exit of a written run: 130 interrupted, 1 when a cell
