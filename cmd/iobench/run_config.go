@@ -248,23 +248,7 @@ func (f *runFlags) cpus(cfg *matrix.Config) error {
 		most = slices.Max(cfg.ServerCores)
 	}
 	if cfg.Remote != nil {
-		if f.serverCPUs != "" {
-			if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
-				return usageErr("run: --server-cpus: %v", err)
-			}
-		}
-		if f.clientCPUs != "" {
-			if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
-				return usageErr("run: --client-cpus: %v", err)
-			}
-			if err := matrix.CheckCPUs(cfg.ClientCPUs); err != nil {
-				return usageErr("run: %v", err)
-			}
-		}
-		if len(cfg.ServerCores) > 0 && most > len(cfg.ServerCPUs) {
-			return usageErr("run: --server-cores %d with --agent: give the server host's CPUs with --server-cpus (at least %d)", most, most)
-		}
-		return nil
+		return f.remoteCPUs(cfg, most)
 	}
 	switch {
 	case f.serverCPUs == "" && f.clientCPUs == "":
@@ -304,6 +288,29 @@ func (f *runFlags) cpus(cfg *matrix.Config) error {
 	}
 	if most > len(cfg.ServerCPUs) {
 		return usageErr("run: --server-cores %d: the server has %d CPU(s) (--server-cpus %s)", most, len(cfg.ServerCPUs), strings.Trim(fmt.Sprint(cfg.ServerCPUs), "[]"))
+	}
+	return nil
+}
+
+// remoteCPUs reads the CPU flags of a run whose servers run on an agent:
+// the server's CPUs are the server host's, checked there.
+func (f *runFlags) remoteCPUs(cfg *matrix.Config, most int) error {
+	var err error
+	if f.serverCPUs != "" {
+		if cfg.ServerCPUs, err = matrix.ParseCPUs(f.serverCPUs); err != nil {
+			return usageErr("run: --server-cpus: %v", err)
+		}
+	}
+	if f.clientCPUs != "" {
+		if cfg.ClientCPUs, err = matrix.ParseCPUs(f.clientCPUs); err != nil {
+			return usageErr("run: --client-cpus: %v", err)
+		}
+		if err := matrix.CheckCPUs(cfg.ClientCPUs); err != nil {
+			return usageErr("run: %v", err)
+		}
+	}
+	if len(cfg.ServerCores) > 0 && most > len(cfg.ServerCPUs) {
+		return usageErr("run: --server-cores %d with --agent: give the server host's CPUs with --server-cpus (at least %d)", most, most)
 	}
 	return nil
 }
