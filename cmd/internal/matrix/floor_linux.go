@@ -50,33 +50,11 @@ func nullCall(n int) float64 {
 // on a locked thread that holds its own P meanwhile (GOMAXPROCS is
 // raised for the measurement), and the threads end with it.
 func loopbackRoundTrips(srv, cli, n int, d time.Duration) (h *hdrhistogram.Histogram, err error) {
-	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	c, s, err := loopbackPair()
 	if err != nil {
-		return nil, fmt.Errorf("socket: %w", err)
-	}
-	defer unix.Close(ln)
-	if err := unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return nil, fmt.Errorf("bind: %w", err)
-	}
-	if err := unix.Listen(ln, 1); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	sa, err := unix.Getsockname(ln)
-	if err != nil {
-		return nil, fmt.Errorf("getsockname: %w", err)
-	}
-	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socket: %w", err)
+		return nil, err
 	}
 	defer unix.Close(c)
-	if err := unix.Connect(c, sa); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	s, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
 	defer unix.Close(s)
 	for _, fd := range []int{c, s} {
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -131,6 +109,40 @@ func loopbackRoundTrips(srv, cli, n int, d time.Duration) (h *hdrhistogram.Histo
 		return nil, err
 	}
 	return h, <-echoed
+}
+
+// loopbackPair is a connected pair of TCP sockets on loopback: the
+// client's end and the server's.
+func loopbackPair() (c, s int, err error) {
+	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(ln)
+	if err := unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return -1, -1, fmt.Errorf("bind: %w", err)
+	}
+	if err := unix.Listen(ln, 1); err != nil {
+		return -1, -1, fmt.Errorf("listen: %w", err)
+	}
+	sa, err := unix.Getsockname(ln)
+	if err != nil {
+		return -1, -1, fmt.Errorf("getsockname: %w", err)
+	}
+	c, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, fmt.Errorf("socket: %w", err)
+	}
+	if err := unix.Connect(c, sa); err != nil {
+		unix.Close(c)
+		return -1, -1, fmt.Errorf("connect: %w", err)
+	}
+	s, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	if err != nil {
+		unix.Close(c)
+		return -1, -1, fmt.Errorf("accept: %w", err)
+	}
+	return c, s, nil
 }
 
 // pin puts the calling thread on cpu (-1: leaves it); the returned func
