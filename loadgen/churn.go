@@ -126,23 +126,38 @@ func (sl *churnSlot) transaction(ctx context.Context, seq uint64, start int64) {
 	if sc, ok := nc.(syscall.Conn); ok && err == nil {
 		extra = pendingBytes(sc)
 	}
+	sl.record(outcome{err: err, mismatch: err == nil && !bytes.Equal(sl.reply[:size], msg), extra: extra},
+		size, start, connected, end)
+}
+
+// outcome is how a transaction ended.
+type outcome struct {
+	err             error
+	mismatch, extra bool
+}
+
+// record counts a transaction that began at start, connected at
+// connected and ended at end: in the window, a reply and its latencies,
+// or the failure it was; before it, the interval's figures only.
+func (sl *churnSlot) record(o outcome, size int, start, connected, end int64) {
+	s, w, c := sl.s, sl.w, sl.c
 	inWindow := s.plan.inWindow(start) && end <= s.plan.endAt
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(o.err, os.ErrDeadlineExceeded):
 		// cut by the run's end
-	case err != nil:
+	case o.err != nil:
 		// A reset transaction; the slot goes on with the next one, so it
 		// is no dead connection (no diedAt: the window does not end here).
 		if inWindow && !s.stopped.Load() {
 			w.closedByPeer++
 		}
-	case !bytes.Equal(sl.reply[:size], msg):
+	case o.mismatch:
 		if inWindow {
 			w.rec.fail("reply mismatch")
 		}
-	case extra:
+	case o.extra:
 		if inWindow {
 			w.rec.fail("bytes after the reply")
 		}
