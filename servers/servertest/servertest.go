@@ -394,6 +394,30 @@ func testClose(t *testing.T, f Factory) {
 	// pending reply it can't send.
 	conns[0].Write(Payload(4<<20, 1))
 
+	closeWithin(t, srv, done)
+	// The clients see the server's side closed.
+	for i, c := range conns[1:] {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("conn %d: read after server Close: %v, want EOF or reset", i+1, err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if err := srv.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if countErr != nil {
+		t.Skipf("skipped: the descriptor-leak check (everything else was checked): %v", countErr)
+	}
+	noLeak(t, before)
+}
+
+// closeWithin closes srv and checks that Close and Serve (whose result
+// arrives on done) both return, without error, within 10s.
+func closeWithin(t *testing.T, srv servers.Server, done <-chan error) {
+	t.Helper()
 	closed := make(chan error, 1)
 	go func() { closed <- srv.Close() }()
 	select {
@@ -412,23 +436,12 @@ func testClose(t *testing.T, f Factory) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return within 10s of Close")
 	}
-	// The clients see the server's side closed.
-	for i, c := range conns[1:] {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Errorf("conn %d: read after server Close: %v, want EOF or reset", i+1, err)
-		}
-	}
-	for _, c := range conns {
-		c.Close()
-	}
-	if err := srv.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	if countErr != nil {
-		t.Skipf("skipped: the descriptor-leak check (everything else was checked): %v", countErr)
-	}
-	// Closed client sockets may take a moment to leave the table.
+}
+
+// noLeak checks that the process holds no more descriptors than before
+// (closed sockets may take a moment to leave the table).
+func noLeak(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		after, _ := openFDs()
