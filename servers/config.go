@@ -56,16 +56,42 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// check rejects settings the model would silently ignore (Spec.Check)
-// and a read buffer out of range.
-func (c Config) check(m Model) error {
-	if err := (Spec{Model: m.Name, Settings: c.Settings}).Check(); err != nil {
-		return err
+// MaxMaxMsg bounds a server's read buffer.
+const MaxMaxMsg = 64 << 20
+
+// SettingError is a setting a server can't take, Setting spelled as
+// serve's flags and --models spell it: a caller maps it to its own
+// input (a flag, a field of a request). It is an ErrConfig.
+type SettingError struct {
+	Setting string
+	Value   any
+	Want    string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("servers: %v: %s %v: want %s", ErrConfig, e.Setting, e.Value, e.Want)
+}
+
+func (e *SettingError) Unwrap() error { return ErrConfig }
+
+// Validate is the one check of a Config for model, every setting as
+// given (zero meaning its default), whoever built it: serve's flags, a
+// variant's spelling, an agent's request. The address, the read buffer,
+// the work and the variant's settings (Spec.Check: each a setting of the
+// model, each in range, none contradicting another).
+func (c Config) Validate(model string) error {
+	if c.Addr != "" {
+		if _, err := parseAddr(c.Addr); err != nil {
+			return err
+		}
 	}
-	if c.MaxMsg < 0 || c.MaxMsg > 64<<20 {
-		return fmt.Errorf("servers: %w: max-msg %d out of range (1 to %d bytes)", ErrConfig, c.MaxMsg, 64<<20)
+	if c.MaxMsg < 0 || c.MaxMsg > MaxMaxMsg {
+		return &SettingError{Setting: "max-msg", Value: c.MaxMsg, Want: fmt.Sprintf("1 to %d bytes", MaxMaxMsg)}
 	}
-	return nil
+	if c.Work.D < 0 {
+		return &SettingError{Setting: "work", Value: c.Work, Want: "a duration of 0 or more"}
+	}
+	return Spec{Model: model, Settings: c.Settings}.Check()
 }
 
 // RecvMode is how the iouring model receives.
@@ -99,12 +125,12 @@ func ParseRecvMode(s string) (RecvMode, error) {
 func parseAddr(addr string) (netip.AddrPort, error) {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
-		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: want HOST:PORT, e.g. 127.0.0.1:7000", ErrConfig, addr)
+		return netip.AddrPort{}, &SettingError{Setting: "addr", Value: strconv.Quote(addr), Want: "HOST:PORT, e.g. 127.0.0.1:7000"}
 	}
 	host, ps := strings.Trim(addr[:i], "[]"), addr[i+1:]
 	port, err := strconv.ParseUint(ps, 10, 16)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: port must be 0 to 65535", ErrConfig, addr)
+		return netip.AddrPort{}, &SettingError{Setting: "addr", Value: strconv.Quote(addr), Want: "HOST:PORT whose port must be 0 to 65535"}
 	}
 	switch host {
 	case "localhost":
@@ -114,7 +140,7 @@ func parseAddr(addr string) (netip.AddrPort, error) {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("servers: %w: address %q: host must be an IP address or localhost", ErrConfig, addr)
+		return netip.AddrPort{}, &SettingError{Setting: "addr", Value: strconv.Quote(addr), Want: "a host that is an IP address or localhost"}
 	}
 	return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
 }

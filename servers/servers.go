@@ -101,7 +101,7 @@ func Open(model string, cfg Config) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.check(v.Model); err != nil {
+	if err := cfg.Validate(v.Model.Name); err != nil {
 		return nil, err
 	}
 	return v.New(cfg.withDefaults())

@@ -166,13 +166,13 @@ func (s Spec) Check() error {
 	}
 	switch {
 	case st.Loops < 0 || st.Loops > MaxLoops:
-		return fmt.Errorf("servers: %w: loops %d: want 1 to %d", ErrConfig, st.Loops, MaxLoops)
+		return &SettingError{Setting: "loops", Value: st.Loops, Want: fmt.Sprintf("1 to %d", MaxLoops)}
 	case st.Workers < 0 || st.Workers > MaxWorkers:
-		return fmt.Errorf("servers: %w: workers %d: want 0 to %d", ErrConfig, st.Workers, MaxWorkers)
+		return &SettingError{Setting: "workers", Value: st.Workers, Want: fmt.Sprintf("0 to %d", MaxWorkers)}
 	case st.MaxThreads < 0:
-		return fmt.Errorf("servers: %w: max-threads %d: want at least 1", ErrConfig, st.MaxThreads)
+		return &SettingError{Setting: "max-threads", Value: st.MaxThreads, Want: "at least 1"}
 	case st.Recv < RecvAuto || st.Recv > RecvSingle:
-		return fmt.Errorf("servers: %w: recv %d: want %s", ErrConfig, int(st.Recv), strings.Join(recvModes, ", "))
+		return &SettingError{Setting: "recv", Value: int(st.Recv), Want: strings.Join(recvModes, ", ")}
 	case st.Recv == RecvMultishot && st.Workers > 0:
 		return fmt.Errorf("servers: %w: iouring's workers take single-shot completions: recv multishot needs workers 0", ErrConfig)
 	}

@@ -121,17 +121,12 @@ func (f *serveFlags) check(cmd *cobra.Command) (servers.Spec, error) {
 	if err != nil {
 		return spec, usageErr("%v", err)
 	}
-	if f.cfg.Loops < 1 {
-		return spec, usageErr("serve: --loops must be at least 1")
-	}
-	if f.cfg.Workers < 0 {
-		return spec, usageErr("serve: --workers must not be negative")
-	}
-	if cmd.Flags().Changed("max-threads") && f.cfg.MaxThreads < 1 {
-		return spec, usageErr("serve: --max-threads %d: want at least 1 (leave it out for the default, %d)", f.cfg.MaxThreads, servers.DefaultMaxThreads)
-	}
-	if f.cfg.MaxMsg < 1 {
-		return spec, usageErr("serve: --max-msg must be at least 1 byte")
+	// A flag given is a value: 0 is not one (leaving it out is the
+	// default); the ranges are servers.Config.Validate's.
+	for _, name := range []string{"loops", "max-threads", "max-msg"} {
+		if v, _ := cmd.Flags().GetInt(name); cmd.Flags().Changed(name) && v < 1 {
+			return spec, usageErr("serve: --%s %d: want at least 1 (leave it out for the default)", name, v)
+		}
 	}
 	f.cfg.Work = work
 	if f.cfg.Recv, err = servers.ParseRecvMode(f.recv); err != nil {
@@ -152,8 +147,18 @@ func (f *serveFlags) check(cmd *cobra.Command) (servers.Spec, error) {
 		f.cfg.Settings = spec.Settings
 	}
 	spec = servers.Spec{Model: spec.Model, Settings: f.cfg.Settings}
-	if err := spec.Check(); err != nil {
-		return spec, usageErr("serve: %v", err)
+	if err := f.cfg.Validate(spec.Model); err != nil {
+		return spec, serverSettingErr("serve", err)
 	}
 	return spec, nil
+}
+
+// serverSettingErr is servers' refusal of a setting as one line naming
+// the flag (exit 2), as settingErr does for the load's.
+func serverSettingErr(command string, err error) error {
+	var se *servers.SettingError
+	if !errors.As(err, &se) {
+		return usageErr("%s: %v", command, err)
+	}
+	return usageErr("%s: --%s %v: want %s", command, se.Setting, se.Value, se.Want)
 }
