@@ -120,6 +120,20 @@ type CompareConfig struct {
 	IgnoreWork bool
 }
 
+// Validate is the one check of a gate's settings: a threshold of 0 to
+// 1000%, an alpha strictly between 0 and 1, at least one metric.
+func (c CompareConfig) Validate() error {
+	switch {
+	case c.Threshold < 0 || c.Threshold >= 10:
+		return fmt.Errorf("--threshold %g%%: want a percentage from 0 to below 1000%%", c.Threshold*100)
+	case !(c.Alpha > 0 && c.Alpha < 1):
+		return fmt.Errorf("--alpha %v: want between 0 and 1", c.Alpha)
+	case len(c.Metrics) == 0:
+		return errors.New("--metric: want at least one metric")
+	}
+	return nil
+}
+
 // ErrMismatch is returned when the suites do not hold the same cells.
 var ErrMismatch = errors.New("the suites do not measure the same cells")
 

@@ -78,15 +78,15 @@ func compareConfig(threshold, metrics, format string, alpha float64) (report.Com
 		return cfg, err
 	}
 	cfg.Threshold = t
-	if !(alpha > 0 && alpha < 1) {
-		return cfg, usageErr("compare: --alpha %v: want between 0 and 1", alpha)
-	}
 	for _, name := range splitList(metrics) {
 		m, err := report.MetricByName(name)
 		if err != nil {
 			return cfg, usageErr("compare: --metric: %v", err)
 		}
 		cfg.Metrics = append(cfg.Metrics, m)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageErr("compare: %v", err)
 	}
 	if err := report.CheckFormat(format, report.ComparisonFormats); err != nil {
 		return cfg, usageErr("compare: %v", err)

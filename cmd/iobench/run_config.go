@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,6 +58,9 @@ func (f *runFlags) config(cmd *cobra.Command) (matrix.Config, error) {
 	if err := f.cpus(&cfg); err != nil {
 		return cfg, err
 	}
+	if err := matrixErr(cfg.Validate()); err != nil {
+		return cfg, err
+	}
 	if f.client != nil {
 		cfg.Host = f.client
 		return cfg, nil
@@ -96,16 +100,13 @@ func (f *runFlags) repetitions(cfg *matrix.Config) error {
 	case f.repeat == "auto":
 		cfg.Repeat = autoRepeatMax
 		cfg.Auto = &matrix.Auto{Min: defaultRepeat, Budget: f.budget, Settled: new(report.Settler).Settled}
-	case err != nil || n < 1:
+	case err != nil:
 		return usageErr("run: --repeat %s: want a count of at least 1, or auto", f.repeat)
 	default:
 		cfg.Repeat = n
 	}
 	if f.budget < 0 {
 		return usageErr("run: --budget %v: want 0 (none) or more", f.budget)
-	}
-	if f.retries < 0 || f.retries > 10 {
-		return usageErr("run: --retries %d: want 0 to 10", f.retries)
 	}
 	return nil
 }
@@ -130,15 +131,9 @@ func (f *runFlags) scenarios(cfg *matrix.Config) error {
 			cfg.Works = append(cfg.Works, canon)
 		}
 	}
-	// The load settings run exposes, checked as `load` checks them, once,
-	// before any cell (the rest at their defaults).
-	lc := loadgen.Defaults()
-	lc.Mode, lc.Depth, lc.Rate, lc.Duration, lc.Warmup, lc.IdleConns = cfg.Mode, f.depth, f.rate, f.duration, f.warmup, f.idle
-	lc.SizeMin, lc.SizeMax = slices.Min(cfg.Sizes), slices.Max(cfg.Sizes)
-	if err := lc.Validate(); err != nil {
-		return settingErr("run", err)
-	}
-	return nil
+	// The repetitions and the load settings run exposes, checked as
+	// `load` checks them, once, before any cell or dial.
+	return matrixErr(cfg.ValidateLoad())
 }
 
 // capacity checks --slo and the settings of the search.
@@ -349,4 +344,25 @@ func (f *runFlags) outDir() (string, error) {
 			return "", fmt.Errorf("run: %w", err)
 		}
 	}
+}
+
+// matrixFlags spell matrix.Config's settings as run's flags.
+var matrixFlags = map[string]string{
+	"Models": "--models", "Repeat": "--repeat", "Retries": "--retries", "Conns": "--conns", "Sizes": "--sizes", "Works": "--work",
+}
+
+// matrixErr is matrix's (or loadgen's, or servers') refusal of run's
+// settings as one line naming the flag (exit 2); nil stays nil.
+func matrixErr(err error) error {
+	var me *matrix.SettingError
+	var se *servers.SettingError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &me):
+		return usageErr("run: %s %v: want %s", cmp.Or(matrixFlags[me.Field], me.Field), me.Value, me.Want)
+	case errors.As(err, &se):
+		return usageErr("run: --models: %v", err)
+	}
+	return settingErr("run", err)
 }

@@ -64,6 +64,62 @@ type Config struct {
 	Capacity *Capacity
 }
 
+// MaxRetries bounds Config.Retries.
+const MaxRetries = 10
+
+// SettingError is a setting of a Config out of range, Field named as in
+// Config: the CLI maps it to its flag.
+type SettingError struct {
+	Field string
+	Value any
+	Want  string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("matrix: %s %v: want %s", e.Field, e.Value, e.Want)
+}
+
+// Validate is the one check of a matrix's settings, whoever built them:
+// models and their variants, the scenarios, the repetitions, and the
+// load settings as loadgen checks them (a *loadgen.SettingError).
+func (c Config) Validate() error {
+	if len(c.Models) == 0 {
+		return &SettingError{"Models", "none", "at least one model"}
+	}
+	for _, m := range c.Models {
+		if err := m.Check(); err != nil {
+			return err
+		}
+	}
+	return c.ValidateLoad()
+}
+
+// ValidateLoad is Validate but for the models: what can be checked
+// before the models are known (before an agent is dialled).
+func (c Config) ValidateLoad() error {
+	switch {
+	case c.Repeat < 1:
+		return &SettingError{"Repeat", c.Repeat, "at least 1"}
+	case c.Retries < 0 || c.Retries > MaxRetries:
+		return &SettingError{"Retries", c.Retries, fmt.Sprintf("0 to %d", MaxRetries)}
+	case len(c.Conns) == 0 || slices.Min(c.Conns) < 1:
+		return &SettingError{"Conns", c.Conns, "counts of at least 1"}
+	case len(c.Sizes) == 0 || slices.Min(c.Sizes) < 1:
+		return &SettingError{"Sizes", c.Sizes, "sizes of at least 1 byte"}
+	case len(c.Works) == 0:
+		return &SettingError{"Works", "none", "at least one work (none, cpu:D, sleep:D)"}
+	}
+	for _, w := range c.Works {
+		if _, err := servers.ParseWork(w); err != nil {
+			return err
+		}
+	}
+	lc := loadgen.Defaults()
+	lc.Mode, lc.Depth, lc.Rate, lc.Duration, lc.Warmup, lc.IdleConns = c.Mode, c.Depth, c.Rate, c.Duration, c.Warmup, c.IdleConns
+	lc.SizeMin, lc.SizeMax = slices.Min(c.Sizes), slices.Max(c.Sizes)
+	return lc.Validate()
+}
+
 // Auto is --repeat auto's rule.
 type Auto struct {
 	Min    int
