@@ -9,7 +9,7 @@ import (
 )
 
 // base is the frame every BSD model shares, as on Linux (base_linux.go)
-// and Windows (winsock_windows.go): the listener, the lifecycle, the
+// and Windows (base_windows.go): the listener, the lifecycle, the
 // counters, and the release of every descriptor once.
 type base struct {
 	cfg  Config

@@ -2,7 +2,7 @@ package servers
 
 import "iobench/internal/sock"
 
-// base is the frame every Linux model shares, as winsock_windows.go's
+// base is the frame every Linux model shares, as base_windows.go's
 // base is on Windows:
 // the listener, the lifecycle (Serve, Close and a cancelled context
 // agreeing), the counters behind Stats, and the release of every

@@ -15,17 +15,14 @@ import (
 // waiting, with WSAGetLastError() == WSAEWOULDBLOCK, and the sockets it
 // returns are non-blocking too. One thread retries accept and every
 // connection in turn and never sleeps: a full core, by design.
-type winNonblocking struct{ *base }
+type winNonblocking struct{ loopServer }
 
 func newNonblocking(cfg Config) (Server, error) {
-	b, err := newBase(cfg, listenOpts{overlapped: true})
+	l, err := newLoopServer(cfg, listenOpts{overlapped: true})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.setNonblock(); err != nil {
-		return nil, err
-	}
-	return winNonblocking{b}, nil
+	return winNonblocking{l}, nil
 }
 
 func (s winNonblocking) Serve(ctx context.Context) error {

@@ -16,17 +16,14 @@ import (
 // 64-socket limit. Each call copies and scans every socket, O(n) per
 // wakeup. select can't wait on an event, so it wakes every 50ms to notice
 // Close.
-type winSelect struct{ *base }
+type winSelect struct{ loopServer }
 
 func newSelect(cfg Config) (Server, error) {
-	b, err := newBase(cfg, listenOpts{})
+	l, err := newLoopServer(cfg, listenOpts{})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.setNonblock(); err != nil {
-		return nil, err
-	}
-	return winSelect{b}, nil
+	return winSelect{l}, nil
 }
 
 func (s winSelect) Serve(ctx context.Context) error {
