@@ -163,11 +163,7 @@ func spectrumChart(path, title string, rows []Row) (bool, error) {
 		}
 		l.Color, l.Dashes = st.color, st.dashes
 		p.Add(l)
-		name := r.Model
-		if !r.Fair() {
-			name += " (unfair)"
-		}
-		p.Legend.Add(name, l)
+		p.Legend.Add(r.chartName(), l)
 		drawn = true
 	}
 	if !drawn {
