@@ -26,3 +26,13 @@ func TestSettingsOneOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestAvailableInCatalogue: every model this OS lists is the catalogue's
+// entry (model() found it), not the placeholder for a missing name.
+func TestAvailableInCatalogue(t *testing.T) {
+	for _, v := range variants() {
+		if _, ok := ModelNamed(v.Name); !ok || strings.Contains(v.Summary, "missing from the catalogue") {
+			t.Errorf("%s is listed for this OS but not in Models()", v.Name)
+		}
+	}
+}

@@ -158,9 +158,9 @@ func (l *Listener) Accept(nonblock bool) (int, error) {
 			// small ones back when several are in flight.
 			_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 			return fd, nil
-		case err == unix.EINTR || err == unix.ECONNABORTED:
+		case errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED):
 			continue
-		case err == unix.EMFILE || err == unix.ENFILE:
+		case errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE):
 			return -1, l.RefuseOne()
 		default:
 			return -1, err
@@ -258,7 +258,7 @@ func EpollWait(ep int, events []unix.EpollEvent) (int, error) {
 		return 0, os.NewSyscallError("epoll_pwait", e)
 	}
 	n2, err := unix.EpollWait(ep, events, -1)
-	if err == unix.EINTR {
+	if errors.Is(err, unix.EINTR) {
 		return 0, nil
 	}
 	if err != nil {
