@@ -9,6 +9,7 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
@@ -81,6 +82,11 @@ type Config struct {
 	// share); its StartAt, when set, is when the warmup begins, after
 	// connecting, so that every shard starts together.
 	Shard *results.Shard
+	// StartBarrier, when set (with Shard), is called once every
+	// connection is made and returns the instant every shard agreed to
+	// begin at (never before Shard.StartAt): shards that connected late
+	// move the start for all of them instead of missing it.
+	StartBarrier func(ctx context.Context) (time.Time, error)
 }
 
 // Progress is a live view of a run.

@@ -168,6 +168,17 @@ func run(ctx context.Context, cfg Config, e engine) (*results.Run, error) {
 		defer s.syscalls.Close()
 	}
 	s.overflows, s.overflowsOK = listenOverflows()
+	if cfg.StartBarrier != nil && cfg.Shard != nil {
+		at, err := cfg.StartBarrier(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: waiting for the other shards: %w", err)
+		}
+		sh := *cfg.Shard
+		if at.After(sh.StartAt) {
+			sh.StartAt = at
+		}
+		cfg.Shard, s.cfg.Shard = &sh, &sh
+	}
 	if sh := cfg.Shard; sh != nil && !sh.StartAt.IsZero() {
 		// Every shard begins its warmup at the same instant.
 		select {

@@ -28,7 +28,7 @@ type k8sFlags struct {
 }
 
 // Flags k8s sets itself in every shard's command line.
-var k8sOwned = []string{"shard", "start-at", "json", "quiet", "hlog", "hgrm", "json-stream", "interval"}
+var k8sOwned = []string{"shard", "start-at", "start-barrier", "json", "quiet", "hlog", "hgrm", "json-stream", "interval"}
 
 func newK8sCmd() *cobra.Command {
 	var f k8sFlags
@@ -268,6 +268,8 @@ spec:
             - {{q (print "$(JOB_COMPLETION_INDEX)/" .N)}}
             - --start-at
             - {{q .StartAt}}
+            - --start-barrier
+            - "/results"
             - --quiet
             - --json
             - "/results/shard-$(JOB_COMPLETION_INDEX).json"

@@ -263,7 +263,7 @@ func TestK8sStrictDecode(t *testing.T) {
 		t.Fatalf("containers %+v %+v; want one each, image %q", load, merge, image)
 	}
 	want := []string{"load", "--addr", "[::1]:7000", "--conns", "10", "--size", "32-256", "--shard", "$(JOB_COMPLETION_INDEX)/2",
-		"--start-at", "2030-01-01T10:00:00Z", "--quiet", "--json", "/results/shard-$(JOB_COMPLETION_INDEX).json"}
+		"--start-at", "2030-01-01T10:00:00Z", "--start-barrier", "/results", "--quiet", "--json", "/results/shard-$(JOB_COMPLETION_INDEX).json"}
 	if !slices.Equal(load[0].Args, want) {
 		t.Errorf("load args %q\nwant %q", load[0].Args, want)
 	}

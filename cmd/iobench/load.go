@@ -33,6 +33,7 @@ type loadFlags struct {
 	hgrm    string
 	shard   string
 	startAt string
+	barrier string // --start-barrier: a folder every shard sees
 	quiet   bool
 	// The time series: a live line per interval (--interval given),
 	// an HdrHistogram interval log, a JSON object per interval.
@@ -122,6 +123,7 @@ func bindLoadFlags(fl *pflag.FlagSet, f *loadFlags) {
 	fl.StringVar(&f.hgrm, "hgrm", "", "write the latency distribution for HdrHistogram's plotter to this file (values in microseconds, said in the file)")
 	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the load (0 ≤ I < N): this process's share of --conns, --idle-conns and --rate; iobench merge joins the shards")
 	fl.StringVar(&f.startAt, "start-at", "", "with --shard: begin the warmup at this instant (RFC 3339, e.g. 2026-11-26T10:00:00Z), after connecting, so every shard starts together")
+	fl.StringVar(&f.barrier, "start-barrier", "", "with --shard and --start-at: a folder every shard sees (a shared volume); each writes when it connected there, and all begin at the later of --start-at and 2s after the last one connected")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress line")
 	fl.DurationVar(&f.cfg.Interval, "interval", loadgen.DefaultInterval, "time series step; given, a line per interval is printed on stderr (like iperf3)")
 	fl.DurationVar(&f.cfg.StallAfter, "stall-after", loadgen.DefaultStallAfter, "a request waiting longer than this for its reply stalls its connection: the run fails")
@@ -184,7 +186,13 @@ func applyShard(f *loadFlags, now time.Time) error {
 		if f.startAt != "" {
 			return usageErr("load: --start-at needs --shard I/N")
 		}
+		if f.barrier != "" {
+			return usageErr("load: --start-barrier needs --shard I/N")
+		}
 		return nil
+	}
+	if f.barrier != "" && f.startAt == "" {
+		return usageErr("load: --start-barrier needs --start-at (the earliest start, and the barrier's name)")
 	}
 	i, n, err := loadgen.ParseShard(f.shard)
 	if err != nil {
@@ -195,7 +203,9 @@ func applyShard(f *loadFlags, now time.Time) error {
 		if sh.StartAt, err = time.Parse(time.RFC3339Nano, f.startAt); err != nil {
 			return usageErr("load: --start-at %q: want an RFC 3339 time such as 2026-11-26T10:00:00Z", f.startAt)
 		}
-		if !sh.StartAt.After(now) {
+		// Past is too late, unless a barrier lets a late shard move the
+		// start for all (a slow image pull).
+		if !sh.StartAt.After(now) && f.barrier == "" {
 			return usageErr("load: --start-at %s is already past (now %s)", sh.StartAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
@@ -208,6 +218,12 @@ func applyShard(f *loadFlags, now time.Time) error {
 	}
 	f.cfg.Conns, f.cfg.IdleConns = conns, loadgen.ShareOf(f.cfg.IdleConns, i, n)
 	f.cfg.Shard = sh
+	if f.barrier != "" {
+		if fi, err := os.Stat(f.barrier); err != nil || !fi.IsDir() {
+			return usageErr("load: --start-barrier %s: want a folder every shard sees", f.barrier)
+		}
+		f.cfg.StartBarrier = startBarrier(f.barrier, i, n, sh.StartAt)
+	}
 	return nil
 }
 
