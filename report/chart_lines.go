@@ -82,7 +82,7 @@ func lineChart(path, title, ylabel string, logY bool, f *family, value func(Row)
 		p.Legend.Add("× unfair: served replies only")
 	}
 	if anyFlagged {
-		p.Legend.Add("○ failed, disturbed or generator-bound: see the table's notes")
+		p.Legend.Add("○ failed, disturbed or generator-bound (table notes)")
 	}
 	if logY {
 		p.Y.Min, p.Y.Max = lowest/1.5, highest*1.5

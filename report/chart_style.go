@@ -159,10 +159,10 @@ func save(p *plot.Plot, path string) error {
 	leg.Top, leg.Left = true, true
 	leg.Padding = vg.Points(4) // entries apart, glyphs included
 	// The legend's column is as wide as its widest entry (a row's flags
-	// lengthen it), never narrower than legendW; a quarter more than the
+	// lengthen it), never narrower than legendW; half again what the
 	// SVG's font measures, for a viewer that substitutes a wider one.
 	legendW := legendW
-	if w := leg.Rectangle(draw.New(vgimg.New(4*chartW, chartH))).Size().X*5/4 + vg.Points(12); w > legendW {
+	if w := leg.Rectangle(draw.New(vgimg.New(4*chartW, chartH))).Size().X*3/2 + vg.Points(12); w > legendW {
 		legendW = w
 	}
 	var c interface {
