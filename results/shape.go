@@ -205,19 +205,27 @@ func (s *shape) object(t reflect.Type, path string, depth int) error {
 		if err := s.value(vt, sub, depth+1); err != nil {
 			return err
 		}
-		s.space()
-		if s.i < len(s.data) && s.data[s.i] == ',' {
-			s.i++
-			s.space()
-			continue
+		if more, err := s.next('}', path); !more {
+			return err
 		}
-		if s.i < len(s.data) && s.data[s.i] == '}' {
-			s.i++
-			return nil
-		}
-		return s.fail("%s: ',' or '}' was expected", where(path))
 	}
 	return s.err
+}
+
+// next reads what follows a member or an element: a comma (more to
+// come) or the closing bracket.
+func (s *shape) next(closing byte, path string) (more bool, err error) {
+	s.space()
+	switch {
+	case s.i < len(s.data) && s.data[s.i] == ',':
+		s.i++
+		s.space()
+		return true, nil
+	case s.i < len(s.data) && s.data[s.i] == closing:
+		s.i++
+		return false, nil
+	}
+	return false, s.fail("%s: ',' or '%c' was expected", where(path), closing)
 }
 
 func (s *shape) array(t reflect.Type, path string, depth int) error {
@@ -249,17 +257,9 @@ func (s *shape) array(t reflect.Type, path string, depth int) error {
 		if err := s.value(elem, path+"[]", depth+1); err != nil {
 			return err
 		}
-		s.space()
-		if s.i < len(s.data) && s.data[s.i] == ',' {
-			s.i++
-			s.space()
-			continue
+		if more, err := s.next(']', path); !more {
+			return err
 		}
-		if s.i < len(s.data) && s.data[s.i] == ']' {
-			s.i++
-			return nil
-		}
-		return s.fail("%s: ',' or ']' was expected", where(path))
 	}
 	return s.err
 }
