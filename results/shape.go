@@ -55,11 +55,10 @@ func checkShape(data []byte, t reflect.Type) error {
 }
 
 type shape struct {
-	data            []byte
-	i               int
-	strings, elems  int
-	err             error
-	spaceRun, depth int
+	data           []byte
+	i              int
+	strings, elems int // counted so far, against MaxStrings and MaxElements
+	err            error
 }
 
 func (s *shape) fail(format string, args ...any) error {
